@@ -1,0 +1,58 @@
+"""kadindicators: uniform reporting and quality indicators for Norwegian municipal acute beds.
+
+The reporting schema and the indicator specifications live in ``spec/`` (the
+standard); this package is their reference implementation.
+
+Examples
+--------
+>>> import kadindicators as kad
+>>> kad.SCHEMA_VERSION
+'1.0.0'
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from ._version import __version__
+from .errors import DataValidationError, InputError, KadError, SchemaVersionError, SpecError
+from .io import read_table
+from .schema import arrow_schema
+from .validation import validate
+from .validation.report import ValidationReport
+
+if TYPE_CHECKING:
+    from . import synth, testing
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "DataValidationError",
+    "InputError",
+    "KadError",
+    "SchemaVersionError",
+    "SpecError",
+    "ValidationReport",
+    "__version__",
+    "arrow_schema",
+    "read_table",
+    "synth",
+    "testing",
+    "validate",
+]
+
+_LAZY = {"synth", "testing"}
+
+
+def __getattr__(name: str) -> Any:
+    if name == "SCHEMA_VERSION":
+        from .spec.loader import load_schema
+
+        return load_schema().version
+    if name in _LAZY:
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'kadindicators' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

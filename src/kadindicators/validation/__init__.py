@@ -1,0 +1,332 @@
+"""Validation of KAD data against the reporting schema.
+
+:func:`validate` never raises on bad data: every problem becomes a row of the
+report's issue table, located by file, line, field and rule, with a message in
+Norwegian and English. Rows with an ``error`` are rejected; every row read is
+either accepted or rejected.
+
+.. versionadded:: 0.1.0
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..errors import InputError
+from ..io import RawTable, read_table
+from ..schema import TIMEZONE, arrow_schema
+from ..spec.loader import load_schema
+from ..spec.models import FieldSpec, SchemaSpec, TableSpec
+from . import _checks
+from ._collect import ISSUE_SCHEMA, IssueCollector
+from ._parse import FORMULA_RE, CodeLookup, parse_column
+from .report import SourceInfo, TableSummary, ValidationReport
+
+__all__ = ["ISSUE_SCHEMA", "ValidationReport", "validate"]
+
+TABLE_ORDER = ("units", "population", "stays")
+TYPE_WORDS = {
+    "integer": ("et heltall", "an integer"),
+    "boolean": ("ja/nei (true/false, 1/0)", "yes/no (true/false, 1/0)"),
+    "timestamp": ("et tidspunkt (dd.mm.åååå tt:mm eller ISO 8601)",
+                  "a timestamp (dd.mm.yyyy HH:MM or ISO 8601)"),
+    "date": ("en dato (dd.mm.åååå eller ISO 8601)", "a date (dd.mm.yyyy or ISO 8601)"),
+}
+
+
+def _norm_header(name: str) -> str:
+    name = name.replace("\ufeff", "").strip().lower()
+    return re.sub(r"[\s\-./]+", "_", name)
+
+
+def _map_columns(raw: RawTable, tspec: TableSpec, collector: IssueCollector) -> dict[str, int]:
+    """Map source columns to schema fields by name or alias; report unknown and duplicate ones."""
+    wanted: dict[str, str] = {}
+    for f in tspec.fields:
+        for alias in (f.name, *f.aliases):
+            wanted.setdefault(_norm_header(alias), f.name)
+    found: dict[str, int] = {}
+    dups: dict[str, list[str]] = {}
+    for i, name in enumerate(raw.table.column_names):
+        key = _norm_header(str(name))
+        field = wanted.get(key)
+        if field is None:
+            if key:
+                collector.add_table_issue("column-unknown", None, value=str(name))
+            continue
+        if field in found:
+            dups.setdefault(field, [raw.table.column_names[found[field]]]).append(str(name))
+            continue
+        found[field] = i
+    for field, names in dups.items():
+        collector.add_table_issue("column-duplicate", field, value=", ".join(names))
+    return found
+
+
+def _missing_columns_error(raw: RawTable, tspec: TableSpec, missing: list[str]) -> InputError:
+    cols = ", ".join(map(str, raw.table.column_names)) or "(ingen / none)"
+    aliases = "; ".join(f"{m}: {', '.join(tspec.field(m).aliases[:4])}" for m in missing
+                        if tspec.field(m).aliases)
+    return InputError(
+        f"required column(s) missing from {tspec.name}: {', '.join(missing)}. Found columns: {cols}",
+        f"påkrevde kolonner mangler i {tspec.name}: {', '.join(missing)}. Fant kolonnene: {cols}",
+        source=raw.source,
+        hint_en=f"accepted alternative names: {aliases}" if aliases else None,
+        hint_nb=f"godkjente alternative navn: {aliases}" if aliases else None,
+    )
+
+
+def _expected_text(f: FieldSpec, schema: SchemaSpec, lang: int) -> str:
+    if f.codelist:
+        cl = schema.codelists[f.codelist]
+        vals = cl.values
+        listed = ", ".join(vals[:8]) + (", …" if len(vals) > 8 else "")
+        return (f"kodeliste {cl.id}: {listed}", f"code list {cl.id}: {listed}")[lang]
+    if f.pattern:
+        return (f"mønster {f.pattern}", f"pattern {f.pattern}")[lang]
+    return TYPE_WORDS.get(f.type, ("tekst", "text"))[lang]
+
+
+def _validate_table(raw: RawTable, tspec: TableSpec, schema: SchemaSpec,
+                    lookups: Mapping[str, CodeLookup], others: Mapping[str, pa.Table],
+                    as_of: dt.datetime) -> tuple[pa.Table, pa.Table, TableSummary, SourceInfo]:
+    n = raw.table.num_rows
+    keys = None
+    collector = IssueCollector(table=tspec.name, source=raw.source, rules=dict(schema.rules),
+                               lines=raw.lines, keys=None)
+    colmap = _map_columns(raw, tspec, collector)
+    missing_required = [f.name for f in tspec.fields if f.required and f.name not in colmap]
+    if missing_required:
+        raise _missing_columns_error(raw, tspec, missing_required)
+    if tspec.name == "stays":
+        keys = pc.utf8_trim_whitespace(
+            _parse_as_strings(raw.table.column(colmap["stay_id"])))
+        collector.keys = keys
+    # rows the reader could not split into the header's columns
+    collector.add_rows("row-ragged", None, raw.ragged_lines, values=raw.ragged_counts,
+                       expected=str(raw.header_columns or ""))
+
+    columns: dict[str, pa.Array] = {}
+    invalid: dict[str, pa.Array] = {}
+    for f in tspec.fields:
+        target = arrow_schema(tspec.name, schema.version).field(f.name).type
+        if f.name not in colmap:
+            columns[f.name] = pa.nulls(n, target)
+            invalid[f.name] = pa.array(np.zeros(n, dtype=bool))
+            if f.recommended and n:
+                collector.add_table_issue("recommended-column-missing", f.name)
+            continue
+        parsed = parse_column(raw.table.column(colmap[f.name]), f, lookups)
+        values = parsed.values
+        bad = parsed.invalid
+        # text that a spreadsheet would run as a formula
+        if f.type in ("string", "code", "code_list"):
+            formula = pc.fill_null(pc.match_substring_regex(parsed.raw, FORMULA_RE), False)
+            collector.add("formula-like", f.name, formula,
+                          values=pc.utf8_slice_codeunits(parsed.raw, 0, 1), personal=False)
+            bad = pc.and_(bad, pc.invert(formula))
+            values = pc.if_else(formula, pa.scalar(None, target), values)
+        if f.required:
+            collector.add("required-missing", f.name, parsed.missing)
+        elif f.recommended:
+            collector.add("recommended-missing", f.name, parsed.missing)
+        if f.max_length is not None and f.type == "string":
+            long_ = pc.greater(pc.utf8_length(values), f.max_length)
+            collector.add("value-too-long", f.name, long_, expected=str(f.max_length))
+            values = pc.if_else(long_, pa.scalar(None, target), values)
+        if f.pattern is not None:
+            nomatch = pc.and_(pc.is_valid(values),
+                              pc.invert(pc.match_substring_regex(values, f.pattern)))
+            bad = pc.or_(bad, pc.fill_null(nomatch, False))
+            values = pc.if_else(nomatch, pa.scalar(None, target), values)
+        if f.min is not None or f.max is not None:
+            lo = f.min if f.min is not None else -(2**62)
+            hi = f.max if f.max is not None else 2**62
+            out = pc.or_(pc.less(values, lo), pc.greater(values, hi))
+            rng_rule = "range-out-of-bounds" if f.on_invalid == "reject" else "code-invalid-nullified"
+            collector.add(rng_rule, f.name, out, values=values, expected=f"[{f.min}, {f.max}]")
+            values = pc.if_else(pc.fill_null(out, False), pa.scalar(None, target), values)
+        if f.warn_below is not None and f.warn_rule:
+            collector.add(f.warn_rule, f.name, pc.less(values, f.warn_below), values=values)
+        if pc.any(bad).as_py():
+            if f.on_invalid == "nullify":
+                rule = "code-invalid-nullified"
+            elif f.codelist:
+                rule = "code-unknown"
+            elif f.pattern:
+                rule = "pattern-mismatch"
+            else:
+                rule = "type-invalid"
+            collector.add(rule, f.name, bad, values=parsed.raw, personal=f.personal,
+                          expected=(_expected_text(f, schema, 0), _expected_text(f, schema, 1)))
+        for note in parsed.notes:
+            collector.add(note.rule, f.name, note.mask, values=note.values, expected=note.expected)
+        for m in parsed.mapped:
+            collector.add_rows("label-mapped", f.name, raw.lines.take([m.first_index]),
+                               values=pa.array([m.value]), expected=m.code,
+                               count=str(m.count))
+        columns[f.name] = values
+        invalid[f.name] = pc.fill_null(bad, False)
+        if f.unique:
+            _flag_duplicates(collector, pa.table({f.name: values}), [f.name])
+    typed = pa.Table.from_arrays([columns[f.name] for f in tspec.fields],
+                                 names=[f.name for f in tspec.fields])
+    if len(tspec.key) > 1:
+        _flag_duplicates(collector, typed, list(tspec.key))
+    ctx = _checks.CheckContext(table=typed, invalid=invalid, collector=collector, schema=schema,
+                               others=others, as_of=as_of)
+    for rule_id in tspec.rules:
+        _checks.CHECKS[rule_id](ctx)
+    reject = collector.reject_mask
+    valid = typed.filter(pc.invert(reject)).cast(arrow_schema(tspec.name, schema.version))
+    issues = _sorted(collector.issues())
+    rejected = n - valid.num_rows
+    ragged = len(raw.ragged_lines)
+    kept_rows = pc.invert(reject)
+    warn_mask = _rows_with(issues, raw.lines, "warning")
+    with_warnings = int(pc.sum(pc.and_(kept_rows, pa.array(warn_mask))).as_py() or 0)
+    summary = TableSummary(table=tspec.name, rows_read=n + ragged, rows_valid=valid.num_rows,
+                           rows_rejected=rejected + ragged, rows_with_warnings=with_warnings)
+    info = SourceInfo(table=tspec.name, source=raw.source, format=raw.format, encoding=raw.encoding,
+                      delimiter=raw.delimiter, sheet=raw.sheet,
+                      columns=tuple(map(str, raw.table.column_names)))
+    return valid, issues, summary, info
+
+
+def _sorted(issues: pa.Table) -> pa.Table:
+    """Issues in source order: table-level ones first, then by row (stable)."""
+    key = pc.fill_null(issues["row"], 0)  # table-level issues (row null) first
+    return issues.take(pc.sort_indices(key))
+
+
+def _rows_with(issues: pa.Table, lines: pa.Array, severity: str) -> np.ndarray:
+    rows = issues.filter(pc.and_(pc.equal(issues["severity"], severity), pc.is_valid(issues["row"])))
+    return pc.fill_null(pc.is_in(lines, value_set=rows["row"].combine_chunks()),
+                        False).to_numpy(zero_copy_only=False)
+
+
+def _parse_as_strings(col: pa.ChunkedArray | pa.Array) -> pa.Array:
+    from ._parse import _as_array, as_strings
+
+    return as_strings(_as_array(col))
+
+
+def _flag_duplicates(collector: IssueCollector, t: pa.Table, keys: list[str]) -> None:
+    n = t.num_rows
+    if n < 2:
+        return
+    idx = pa.array(np.arange(n))
+    t2 = t.select(keys).append_column("__i", idx)
+    present = pc.and_(*[pc.is_valid(t2[k]) for k in keys]) if len(keys) > 1 else pc.is_valid(t2[keys[0]])
+    t2 = t2.filter(present)
+    counts = t2.group_by(keys).aggregate([("__i", "count")])
+    dup = counts.filter(pc.greater(counts["__i_count"], 1))
+    if dup.num_rows == 0:
+        return
+    hits = t2.join(dup, keys=keys, join_type="inner")["__i"].to_numpy()
+    mask = np.zeros(n, dtype=bool)
+    mask[hits] = True
+    if len(keys) == 1:
+        shown = pc.cast(t[keys[0]], pa.string())
+    else:
+        shown = pc.binary_join_element_wise(*[pc.cast(t[k], pa.string()) for k in keys], " / ")
+    collector.add("duplicate-key", "+".join(keys), pa.array(mask), values=shown)
+
+
+def validate(
+    *,
+    stays: Any = None,
+    units: Any = None,
+    population: Any = None,
+    schema_version: str | None = None,
+    as_of: dt.datetime | dt.date | None = None,
+) -> ValidationReport:
+    """Validate KAD data against the reporting schema.
+
+    Never raises on bad data: every problem is a row of ``report.issues``.
+
+    Parameters
+    ----------
+    stays, units, population : path or table-like, optional
+        A file path (CSV, Excel .xlsx, Parquet, Arrow IPC) or an in-memory table
+        (pyarrow, pandas, polars, duckdb, anything with ``__arrow_c_stream__``).
+        When ``units`` is given, each stay's unit must exist and be in operation
+        on the admission date.
+    schema_version : str, optional
+        The reporting schema version to validate against (default: current).
+    as_of : datetime or date, optional
+        The time of the extract; later timestamps are reported as future dates.
+        Default: now.
+
+    Returns
+    -------
+    ValidationReport
+
+    Raises
+    ------
+    InputError
+        Only when an input cannot be used at all (missing, empty, binary, a
+        required column missing).
+
+    Examples
+    --------
+    >>> import kadindicators as kad
+    >>> stays = {"stay_id": ["A1", "A2"], "patient_id": ["p1", "p2"], "unit_id": ["U1", "U1"],
+    ...          "municipality": ["3301", "3301"], "admitted_at": ["02.01.2025 10:00", "03.01.2025 09:15"],
+    ...          "discharged_at": ["04.01.2025 12:00", "02.01.2025 08:00"], "age": ["84", "77"],
+    ...          "sex": ["Kvinne", "1"], "care_track": ["somatic", "somatic"],
+    ...          "discharged_to": ["hjem", "home"]}
+    >>> report = kad.validate(stays=stays)
+    >>> report.rows_read, report.rows_valid, report.rows_rejected
+    (2, 1, 1)
+    >>> report.issues.filter(pc.equal(report.issues["severity"], "error"))["rule"].to_pylist()
+    ['discharge-before-admission']
+
+    .. versionadded:: 0.1.0
+    """
+    schema = load_schema(schema_version)
+    if as_of is None:
+        now = dt.datetime.now(dt.timezone.utc)
+    elif isinstance(as_of, dt.datetime):
+        now = as_of if as_of.tzinfo else as_of.replace(tzinfo=_oslo())
+    else:
+        now = dt.datetime.combine(as_of, dt.time(), tzinfo=_oslo())
+    lookups = {cl_id: CodeLookup.build(cl) for cl_id, cl in schema.codelists.items()}
+    inputs = {"stays": stays, "units": units, "population": population}
+    tables: dict[str, pa.Table] = {}
+    issues: list[pa.Table] = []
+    summaries: dict[str, TableSummary] = {}
+    sources: list[SourceInfo] = []
+    for name in TABLE_ORDER:
+        obj = inputs[name]
+        if obj is None:
+            continue
+        raw = read_table(obj, table=name)
+        others = {k: v for k, v in tables.items()}
+        valid, iss, summary, info = _validate_table(raw, schema.tables[name], schema, lookups,
+                                                    others, now)
+        tables[name] = valid
+        issues.append(iss)
+        summaries[name] = summary
+        sources.append(info)
+    if "stays" not in tables:
+        tables["stays"] = arrow_schema("stays", schema.version).empty_table()
+        summaries["stays"] = TableSummary(table="stays", rows_read=0, rows_valid=0,
+                                          rows_rejected=0, rows_with_warnings=0)
+    all_issues = pa.concat_tables(issues) if issues else ISSUE_SCHEMA.empty_table()
+    ordered = {k: summaries[k] for k in ("stays", "units", "population") if k in summaries}
+    return ValidationReport(tables=tables, issues=all_issues, summaries=ordered,
+                            sources=tuple(sources), schema_version=schema.version)
+
+
+def _oslo() -> dt.tzinfo:
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(TIMEZONE)

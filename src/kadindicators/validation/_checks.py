@@ -1,0 +1,377 @@
+"""Row- and table-level rules (cross-field, references, overlap, plausibility).
+
+Each rule id listed under ``rules:`` in a table file of ``spec/schema`` has one
+function here, registered with :func:`check`. Every function is vectorised:
+it computes a boolean mask over the rows and hands it to the collector.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import attrs
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..schema import TIMEZONE
+from ..spec.models import CodeList, SchemaSpec
+from ._collect import IssueCollector
+
+CHECKS: dict[str, Callable[[CheckContext], None]] = {}
+
+LONG_STAY_DAYS = 30
+MS_PER_DAY = 86_400_000
+
+
+def check(rule_id: str) -> Callable[[Callable[[CheckContext], None]], Callable[[CheckContext], None]]:
+    """Register the implementation of a rule id."""
+    def deco(fn: Callable[[CheckContext], None]) -> Callable[[CheckContext], None]:
+        if rule_id in CHECKS:  # pragma: no cover - a programming error caught by tests
+            raise RuntimeError(f"rule {rule_id} registered twice")
+        CHECKS[rule_id] = fn
+        return fn
+    return deco
+
+
+@attrs.define(kw_only=True)
+class CheckContext:
+    """What a check sees: the parsed table, its collector and the other tables."""
+
+    table: pa.Table
+    invalid: Mapping[str, pa.Array]
+    collector: IssueCollector
+    schema: SchemaSpec
+    others: Mapping[str, pa.Table]
+    as_of: dt.datetime
+    cache: dict[str, Any] = attrs.field(factory=dict)
+
+    def col(self, name: str) -> pa.Array:
+        c = self.table[name]
+        return c.combine_chunks() if isinstance(c, pa.ChunkedArray) else c
+
+    def add(self, rule: str, field: str | None, mask: pa.Array, **kw: Any) -> None:
+        self.collector.add(rule, field, mask, **kw)
+
+
+def local_date(ts: pa.Array) -> pa.Array:
+    """The local (Europe/Oslo) calendar date of a zoned timestamp."""
+    return pc.cast(pc.local_timestamp(ts), pa.date32())
+
+
+def fmt_ts(ts: pa.Array) -> pa.Array:
+    """Format zoned timestamps as local ``YYYY-MM-DD HH:MM``."""
+    return pc.strftime(pc.local_timestamp(ts), format="%Y-%m-%d %H:%M")
+
+
+def _ms(ts: pa.Array) -> pa.Array:
+    return pc.cast(pc.cast(ts, pa.timestamp("ms", tz="UTC")), pa.int64())
+
+
+# -- stays: cross-field ---------------------------------------------------------
+
+@check("discharge-before-admission")
+def _discharge_before_admission(c: CheckContext) -> None:
+    adm, dis = c.col("admitted_at"), c.col("discharged_at")
+    c.add("discharge-before-admission", "discharged_at", pc.less(dis, adm), values=fmt_ts(dis))
+
+
+@check("discharged-to-without-discharge")
+def _destination_without_discharge(c: CheckContext) -> None:
+    dis = c.col("discharged_at")
+    mask = pc.and_(pc.and_(pc.is_valid(c.col("discharged_to")), pc.is_null(dis)),
+                   pc.invert(c.invalid["discharged_at"]))
+    c.add("discharged-to-without-discharge", "discharged_to", mask, values=c.col("discharged_to"))
+
+
+@check("discharge-without-destination")
+def _discharge_without_destination(c: CheckContext) -> None:
+    dis = c.col("discharged_at")
+    mask = pc.and_(pc.and_(pc.is_valid(dis), pc.is_null(c.col("discharged_to"))),
+                   pc.invert(c.invalid["discharged_to"]))
+    c.add("discharge-without-destination", "discharged_to", mask, values=fmt_ts(dis))
+
+
+@check("death-before-admission")
+def _death_before_admission(c: CheckContext) -> None:
+    died = c.col("died_at")
+    mask = pc.less(died, local_date(c.col("admitted_at")))
+    c.add("death-before-admission", "died_at", mask, values=pc.cast(died, pa.string()))
+
+
+@check("death-destination-mismatch")
+def _death_destination_mismatch(c: CheckContext) -> None:
+    died = c.col("died_at")
+    dis_date = local_date(c.col("discharged_at"))
+    mask = pc.and_(pc.equal(c.col("discharged_to"), "died"), pc.not_equal(died, dis_date))
+    c.add("death-destination-mismatch", "died_at", mask, values=pc.cast(died, pa.string()))
+
+
+@check("overlapping-stays")
+def _overlapping_stays(c: CheckContext) -> None:
+    n = c.table.num_rows
+    if n < 2:
+        return
+    pid = c.col("patient_id")
+    start = _ms(c.col("admitted_at"))
+    end = _ms(c.col("discharged_at"))
+    ok = pc.and_(pc.is_valid(pid), pc.is_valid(start)).to_numpy(zero_copy_only=False)
+    # a stay still open at the extract ends after every known time
+    top = max(pc.max(start).as_py() or 0, pc.max(end).as_py() or 0) + 1
+    t = pa.table({"p": pid, "s": pc.fill_null(start, 0), "e": pc.fill_null(end, top),
+                  "i": pa.array(np.arange(n))}).filter(pa.array(ok))
+    t = t.sort_by([("p", "ascending"), ("s", "ascending"), ("i", "ascending")])
+    p = t["p"].combine_chunks()
+    s = t["s"].to_numpy()
+    e = t["e"].to_numpy()
+    idx = t["i"].to_numpy()
+    m = len(s)
+    if m < 2:
+        return
+    # group-wise running maximum of end times: a new group starts where p changes
+    same_prev = np.zeros(m, dtype=bool)
+    same_prev[1:] = pc.equal(p.slice(1), p.slice(0, m - 1)).to_numpy(zero_copy_only=False)
+    group = np.cumsum(~same_prev)
+    # offset each group above the previous one so a global cummax is group-wise
+    lo = int(e.min())
+    span = int(e.max()) - lo + 1
+    if float(group[-1]) * span < 2**62:
+        g = group.astype(np.int64) * span
+        run = np.maximum.accumulate((e - lo) + g) - g + lo
+    else:  # pragma: no cover - absurd time ranges: group-wise maximum through Arrow
+        run = e.copy()
+        starts_at = np.flatnonzero(~same_prev)
+        for a, b in zip(starts_at, [*starts_at[1:], m], strict=True):
+            run[a:b] = np.maximum.accumulate(e[a:b])
+    pos = np.where(e == run, np.arange(m), -1)
+    argmax = np.maximum.accumulate(pos)
+    hit = np.zeros(m, dtype=bool)
+    hit[1:] = same_prev[1:] & (s[1:] < run[:-1])
+    if not hit.any():
+        return
+    other = np.zeros(m, dtype=np.int64)
+    other[1:] = idx[argmax[:-1]]
+    mask = np.zeros(n, dtype=bool)
+    mask[idx[hit]] = True
+    other_of_row = np.zeros(n, dtype=np.int64)
+    other_of_row[idx[hit]] = other[hit]
+    other_ids = pc.take(c.col("stay_id"), pa.array(other_of_row))
+    c.add("overlapping-stays", "admitted_at", pa.array(mask), values=other_ids)
+
+
+# -- stays: references ----------------------------------------------------------
+
+def _unit_match(c: CheckContext) -> tuple[np.ndarray, np.ndarray, pa.Table]:
+    """Per stay: unit known, period found, and the matched unit period (or nulls)."""
+    if "unit_match" in c.cache:
+        return c.cache["unit_match"]  # type: ignore[no-any-return]
+    units = c.others["units"]
+    n = c.table.num_rows
+    uid = c.col("unit_id")
+    known = pc.fill_null(pc.is_in(uid, value_set=units["unit_id"].combine_chunks()),
+                         False).to_numpy(zero_copy_only=False)
+    adm = local_date(c.col("admitted_at"))
+    left = pa.table({"unit_id": uid, "d": adm, "i": pa.array(np.arange(n))})
+    right = units.select(["unit_id", "valid_from", "valid_to"]).append_column(
+        "u", pa.array(np.arange(units.num_rows)))
+    j = left.join(right, keys="unit_id", join_type="inner")
+    inside = pc.and_(pc.greater_equal(j["d"], j["valid_from"]),
+                     pc.or_kleene(pc.is_null(j["valid_to"]), pc.less(j["d"], j["valid_to"])))
+    j = j.filter(pc.fill_null(inside, False))
+    # one period per stay (units periods are checked not to overlap)
+    j = j.sort_by([("i", "ascending"), ("valid_from", "ascending")])
+    found = np.zeros(n, dtype=bool)
+    ii = j["i"].to_numpy()
+    found[ii] = True
+    result = (known, found, j)
+    c.cache["unit_match"] = result
+    return result
+
+
+@check("unit-unknown")
+def _unit_unknown(c: CheckContext) -> None:
+    if "units" not in c.others:
+        return
+    known, _, _ = _unit_match(c)
+    mask = pc.and_(pa.array(~known), pc.is_valid(c.col("unit_id")))
+    c.add("unit-unknown", "unit_id", mask, values=c.col("unit_id"))
+
+
+@check("unit-not-valid-at-admission")
+def _unit_not_valid(c: CheckContext) -> None:
+    if "units" not in c.others:
+        return
+    known, found, _ = _unit_match(c)
+    mask = pc.and_(pa.array(known & ~found), pc.is_valid(c.col("admitted_at")))
+    c.add("unit-not-valid-at-admission", "unit_id", mask, values=c.col("unit_id"))
+
+
+def _matched_column(c: CheckContext, name: str) -> pa.Array:
+    _, _, j = _unit_match(c)
+    n = c.table.num_rows
+    first = j.group_by("i").aggregate([("valid_from", "min")])
+    j = j.join(first, keys=["i"], join_type="inner")
+    j = j.filter(pc.equal(j["valid_from"], j["valid_from_min"]))
+    unit_col = c.others["units"][name].combine_chunks()
+    pos = np.full(n, -1, dtype=np.int64)
+    pos[j["i"].to_numpy()] = j["u"].to_numpy()
+    if len(unit_col) == 0:
+        return pa.nulls(n, unit_col.type)
+    return pc.take(unit_col, pa.array(np.where(pos >= 0, pos, 0), mask=pos < 0))
+
+
+@check("care-track-mismatch")
+def _care_track_mismatch(c: CheckContext) -> None:
+    if "units" not in c.others:
+        return
+    unit_track = _matched_column(c, "care_track")
+    track = c.col("care_track")
+    mask = pc.not_equal(track, unit_track)
+    c.add("care-track-mismatch", "care_track", mask, values=track,
+          expected=" / ".join(sorted({x for x in unit_track.filter(pc.fill_null(mask, False))
+                                      .unique().to_pylist() if x})))
+
+
+@check("patient-outside-catchment")
+def _outside_catchment(c: CheckContext) -> None:
+    if "units" not in c.others:
+        return
+    served = _matched_column(c, "municipalities")
+    mun = c.col("municipality")
+    n = len(mun)
+    parents = pc.list_parent_indices(served)
+    flat = pc.list_flatten(served)
+    eq = pc.equal(flat, pc.take(mun, parents))
+    hit_parents = parents.filter(pc.fill_null(eq, False)).to_numpy(zero_copy_only=False)
+    inside = np.zeros(n, dtype=bool)
+    inside[hit_parents] = True
+    mask = pc.and_(pc.and_(pc.is_valid(mun), pc.is_valid(served)), pa.array(~inside))
+    c.add("patient-outside-catchment", "municipality", mask, values=mun)
+
+
+# -- municipality validity ------------------------------------------------------
+
+@functools.cache
+def _validity(cl: CodeList) -> tuple[pa.Table, dict[str, str]]:
+    far_past, far_future = dt.date(1800, 1, 1), dt.date(9999, 1, 1)
+    rows = [(c.code, c.valid_from or far_past, c.valid_to or far_future) for c in cl.codes]
+    table = pa.table({"code": [r[0] for r in rows], "vf": pa.array([r[1] for r in rows], pa.date32()),
+                      "vt": pa.array([r[2] for r in rows], pa.date32())})
+    by_code: dict[str, list[Any]] = {}
+    for c in cl.codes:
+        by_code.setdefault(c.code, []).append(c)
+
+    def current(code: str, seen: frozenset[str] = frozenset()) -> list[str]:
+        entries = by_code.get(code, [])
+        if any(e.valid_to is None for e in entries) or code in seen:
+            return [code]
+        latest = max(entries, key=lambda e: e.valid_to or far_future, default=None)
+        if latest is None or not latest.replaced_by:
+            return [code]
+        out: list[str] = []
+        for nxt in latest.replaced_by:
+            out += [x for x in current(nxt, seen | {code}) if x not in out]
+        return out
+
+    successors = {code: ", ".join(current(code)) for code in by_code}
+    return table, successors
+
+
+def _municipality_valid_on(c: CheckContext, mun: pa.Array, date: pa.Array) -> np.ndarray:
+    validity, _ = _validity(c.schema.codelists["municipality"])
+    n = len(mun)
+    left = pa.table({"code": mun, "d": date, "i": pa.array(np.arange(n))})
+    j = left.join(validity, keys="code", join_type="inner")
+    inside = pc.and_(pc.greater_equal(j["d"], j["vf"]), pc.less(j["d"], j["vt"]))
+    ok = np.zeros(n, dtype=bool)
+    ok[j.filter(pc.fill_null(inside, False))["i"].to_numpy()] = True
+    return ok
+
+
+def _successor_text(c: CheckContext, codes: pa.Array) -> str:
+    _, succ = _validity(c.schema.codelists["municipality"])
+    pairs = sorted({f"{x} → {succ.get(x, '?')}" for x in codes.unique().to_pylist() if x})
+    return "; ".join(pairs[:10]) + (" …" if len(pairs) > 10 else "")
+
+
+@check("municipality-not-valid-at-admission")
+def _municipality_at_admission(c: CheckContext) -> None:
+    mun = c.col("municipality")
+    date = local_date(c.col("admitted_at"))
+    ok = _municipality_valid_on(c, mun, date)
+    mask = pc.and_(pc.and_(pc.is_valid(mun), pc.is_valid(date)), pa.array(~ok))
+    bad = mun.filter(pc.fill_null(mask, False))
+    c.add("municipality-not-valid-at-admission", "municipality", mask, values=mun,
+          expected=_successor_text(c, bad))
+
+
+@check("municipality-not-valid-in-year")
+def _municipality_in_year(c: CheckContext) -> None:
+    mun = c.col("municipality")
+    year = c.col("year")
+    jan1 = pc.strptime(pc.binary_join_element_wise(pc.cast(year, pa.string()), "0101", ""),
+                       format="%Y%m%d", unit="s", error_is_null=True)
+    date = pc.cast(jan1, pa.date32())
+    ok = _municipality_valid_on(c, mun, date)
+    mask = pc.and_(pc.and_(pc.is_valid(mun), pc.is_valid(date)), pa.array(~ok))
+    bad = mun.filter(pc.fill_null(mask, False))
+    c.add("municipality-not-valid-in-year", "municipality", mask, values=mun,
+          expected=_successor_text(c, bad))
+
+
+# -- plausibility ---------------------------------------------------------------
+
+@check("long-stay")
+def _long_stay(c: CheckContext) -> None:
+    dur = pc.subtract(_ms(c.col("discharged_at")), _ms(c.col("admitted_at")))
+    mask = pc.greater(dur, LONG_STAY_DAYS * MS_PER_DAY)
+    days = pc.round(pc.divide(pc.cast(dur, pa.float64()), float(MS_PER_DAY)), 1)
+    c.add("long-stay", "discharged_at", mask, values=pc.cast(days, pa.string()),
+          expected=str(LONG_STAY_DAYS))
+
+
+@check("future-date")
+def _future_date(c: CheckContext) -> None:
+    now = pa.scalar(c.as_of, pa.timestamp("ms", tz=TIMEZONE))
+    for name in ("admitted_at", "discharged_at"):
+        col = c.col(name)
+        c.add("future-date", name, pc.greater(col, now), values=fmt_ts(col))
+
+
+# -- units ----------------------------------------------------------------------
+
+@check("valid-to-before-valid-from")
+def _valid_to_before_from(c: CheckContext) -> None:
+    vt = c.col("valid_to")
+    c.add("valid-to-before-valid-from", "valid_to", pc.less_equal(vt, c.col("valid_from")),
+          values=pc.cast(vt, pa.string()))
+
+
+@check("unit-periods-overlap")
+def _unit_periods_overlap(c: CheckContext) -> None:
+    n = c.table.num_rows
+    if n < 2:
+        return
+    far = dt.date(9999, 1, 1)
+    t = pa.table({"u": c.col("unit_id"), "f": c.col("valid_from"),
+                  "t": pc.fill_null(c.col("valid_to"), pa.scalar(far, pa.date32())),
+                  "i": pa.array(np.arange(n))})
+    t = t.filter(pc.and_(pc.is_valid(t["u"]), pc.is_valid(t["f"])))
+    t = t.sort_by([("u", "ascending"), ("f", "ascending"), ("i", "ascending")])
+    m = t.num_rows
+    if m < 2:
+        return
+    u = t["u"].combine_chunks()
+    same = pc.equal(u.slice(1), u.slice(0, m - 1)).to_numpy(zero_copy_only=False)
+    f = pc.cast(t["f"], pa.int32()).to_numpy().astype(np.int64)
+    to = pc.cast(t["t"], pa.int32()).to_numpy().astype(np.int64)
+    group = np.cumsum(np.concatenate(([True], ~same))).astype(np.int64)
+    span = 4_000_000  # more days than 0001-01-01 .. 9999-12-31
+    run = np.maximum.accumulate(to + group * span) - group * span  # group-wise running max
+    hit = same & (f[1:] < run[:-1])
+    mask = np.zeros(n, dtype=bool)
+    mask[t["i"].to_numpy()[1:][hit]] = True
+    c.add("unit-periods-overlap", "valid_from", pa.array(mask), values=c.col("unit_id"))

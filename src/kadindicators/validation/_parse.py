@@ -1,0 +1,377 @@
+"""Vectorised parsing of raw columns into the schema's Arrow types.
+
+Every parser takes one column (strings from CSV/Excel, or typed values from
+Parquet and data frames) and returns the typed column, a mask of values that
+are present but invalid, a mask of missing values, and any extra notes
+(daylight-saving adjustments, Excel serial dates, mapped labels).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import attrs
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..schema import TIMEZONE, arrow_type
+from ..spec.models import CodeList, FieldSpec
+
+ISO_RE = (r"^(?P<y>\d{4})-(?P<mo>\d{1,2})-(?P<d>\d{1,2})"
+          r"(?:[T ](?P<h>\d{1,2}):(?P<mi>\d{2})(?::(?P<s>\d{2})(?:[.,]\d+)?)?)?"
+          r"\s*(?P<tz>Z|[+-]\d{2}(?::?\d{2})?)?$")
+NO_RE = (r"^(?P<d>\d{1,2})\.(?P<mo>\d{1,2})\.(?P<y>\d{4})"
+         r"(?:[ T]+(?:kl\.?\s*)?(?P<h>\d{1,2})[:.](?P<mi>\d{2})(?:[:.](?P<s>\d{2}))?)?$")
+SERIAL_RE = r"^(?P<day>\d{5})(?:[.,](?P<frac>\d+))?$"
+SPACES = " \u00a0\u202f"  # space, no-break space, narrow no-break space (thousands separators)
+INT_RE = r"^[+-]?(?:\d{1,3}(?:[" + SPACES + r"]\d{3})+|\d+)(?:[.,]0+)?$"
+TRUE_WORDS = ("true", "t", "ja", "j", "yes", "y", "1", "sann", "x")
+FALSE_WORDS = ("false", "f", "nei", "n", "no", "0", "usann")
+FORMULA_RE = r"^[=+\-@\t\r]"
+EXCEL_EPOCH_DAYS = 25569  # serial number of 1970-01-01 in Excel's 1900 date system
+
+
+@attrs.frozen(kw_only=True)
+class Note:
+    """A per-row remark from parsing (rule id, mask, value shown, expected)."""
+
+    rule: str
+    mask: pa.Array
+    values: pa.Array
+    expected: str = ""
+
+
+@attrs.frozen(kw_only=True)
+class Mapped:
+    """Labels mapped to codes: distinct (value, code) pairs with their counts and first row."""
+
+    value: str
+    code: str
+    count: int
+    first_index: int
+
+
+@attrs.frozen(kw_only=True)
+class Parsed:
+    """The outcome of parsing one column."""
+
+    values: pa.Array
+    invalid: pa.Array
+    missing: pa.Array
+    raw: pa.Array
+    notes: tuple[Note, ...] = ()
+    mapped: tuple[Mapped, ...] = ()
+
+
+def _as_array(col: pa.ChunkedArray | pa.Array) -> pa.Array:
+    if isinstance(col, pa.ChunkedArray):
+        return col.combine_chunks() if col.num_chunks != 1 else col.chunk(0)
+    return col
+
+
+def as_strings(col: pa.Array) -> pa.Array:
+    """Cast any column to strings (integral floats without a trailing .0)."""
+    t = col.type
+    if pa.types.is_dictionary(t):
+        col = col.dictionary_decode()
+        t = col.type
+    if pa.types.is_string(t):
+        return col
+    if pa.types.is_large_string(t) or pa.types.is_string_view(t):
+        return pc.cast(col, pa.string())
+    if pa.types.is_floating(t):
+        arr = col.to_numpy(zero_copy_only=False)
+        ok = np.isfinite(arr) & (np.floor(arr) == arr) & (np.abs(arr) < 2**53)
+        if ok[~np.isnan(arr)].all() if arr.size else True:
+            ints = pa.array(np.where(ok, arr, 0).astype(np.int64), mask=~ok)
+            return pc.cast(ints, pa.string())
+    if pa.types.is_binary(t) or pa.types.is_large_binary(t):
+        return pc.cast(pc.cast(col, pa.binary()), pa.string(), safe=False)
+    try:
+        return pc.cast(col, pa.string())
+    except (pa.ArrowNotImplementedError, pa.ArrowInvalid):
+        return pa.array([None if v is None else str(v) for v in col.to_pylist()], pa.string())
+
+
+def _clean(col: pa.Array) -> tuple[pa.Array, pa.Array]:
+    """Trim strings; return (trimmed strings with empty -> null, missing mask)."""
+    s = pc.utf8_trim_whitespace(as_strings(col))
+    missing = pc.fill_null(pc.equal(s, ""), True)
+    return pc.if_else(missing, pa.scalar(None, pa.string()), s), missing
+
+
+def _extract_int(struct: pa.Array, name: str) -> np.ndarray:
+    part = pc.struct_field(struct, name)
+    part = pc.if_else(pc.equal(part, ""), pa.scalar(None, pa.string()), part)
+    return pc.fill_null(pc.cast(part, pa.int64()), 0).to_numpy(zero_copy_only=False)
+
+
+def _days_from_civil(y: np.ndarray, m: np.ndarray, d: np.ndarray) -> np.ndarray:
+    """Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm)."""
+    y = y - (m <= 2)
+    era = np.floor_divide(y, 400)
+    yoe = y - era * 400
+    mp = (m + 9) % 12
+    doy = (153 * mp + 2) // 5 + d - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    return era * 146097 + doe - 719468
+
+
+def _days_in_month(y: np.ndarray, m: np.ndarray) -> np.ndarray:
+    lengths = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
+    leap = ((y % 4 == 0) & (y % 100 != 0)) | (y % 400 == 0)
+    return lengths[np.clip(m, 0, 12)] + ((m == 2) & leap)
+
+
+@attrs.frozen
+class _Instants:
+    ms: np.ndarray          # milliseconds: local wall clock (naive) or UTC (zoned)
+    ok: np.ndarray          # parsed and a real calendar date/time
+    zoned: np.ndarray       # an explicit zone offset was given
+    serial: np.ndarray      # read as an Excel serial number
+    has_time: np.ndarray
+
+
+def _parse_instants(s: pa.Array) -> _Instants:
+    n = len(s)
+    filled = pc.fill_null(s, "")
+    iso = pc.extract_regex(filled, ISO_RE)
+    nor = pc.extract_regex(filled, NO_RE)
+    ser = pc.extract_regex(filled, SERIAL_RE)
+    iso_ok = pc.is_valid(iso).to_numpy(zero_copy_only=False)
+    nor_ok = pc.is_valid(nor).to_numpy(zero_copy_only=False)
+    ser_ok = pc.is_valid(ser).to_numpy(zero_copy_only=False)
+    y = np.where(iso_ok, _extract_int(iso, "y"), _extract_int(nor, "y"))
+    mo = np.where(iso_ok, _extract_int(iso, "mo"), _extract_int(nor, "mo"))
+    d = np.where(iso_ok, _extract_int(iso, "d"), _extract_int(nor, "d"))
+    h = np.where(iso_ok, _extract_int(iso, "h"), _extract_int(nor, "h"))
+    mi = np.where(iso_ok, _extract_int(iso, "mi"), _extract_int(nor, "mi"))
+    sec = np.where(iso_ok, _extract_int(iso, "s"), _extract_int(nor, "s"))
+    hour_part = pc.if_else(pa.array(iso_ok), pc.struct_field(iso, "h"), pc.struct_field(nor, "h"))
+    has_time = pc.fill_null(pc.not_equal(hour_part, ""), False).to_numpy(zero_copy_only=False)
+    matched = iso_ok | nor_ok
+    valid = (matched & (y >= 1900) & (y <= 2100) & (mo >= 1) & (mo <= 12) & (d >= 1)
+             & (d <= _days_in_month(y, mo)) & (h <= 23) & (mi <= 59) & (sec <= 59))
+    days = _days_from_civil(y, np.clip(mo, 1, 12), d)
+    ms = (days * 86400 + h * 3600 + mi * 60 + sec) * 1000
+    # explicit zone offsets (ISO only)
+    tz = pc.fill_null(pc.struct_field(iso, "tz"), "")
+    zoned = (pc.not_equal(tz, "").to_numpy(zero_copy_only=False)) & iso_ok
+    if zoned.any():
+        tzs = pc.utf8_replace_slice(tz, 0, 0, "")  # copy
+        is_z = pc.equal(tzs, "Z").to_numpy(zero_copy_only=False)
+        digits = pc.replace_substring(pc.if_else(pc.equal(tzs, "Z"), "+0000", tzs), ":", "")
+        sign = np.where(pc.starts_with(digits, "-").to_numpy(zero_copy_only=False), -1, 1)
+        hh = pc.fill_null(pc.cast(pc.if_else(pc.greater_equal(pc.utf8_length(digits), 3),
+                                             pc.utf8_slice_codeunits(digits, 1, 3), "0"),
+                                  pa.int64()), 0).to_numpy(zero_copy_only=False)
+        mm = pc.fill_null(pc.cast(pc.if_else(pc.greater_equal(pc.utf8_length(digits), 5),
+                                             pc.utf8_slice_codeunits(digits, 3, 5), "0"),
+                                  pa.int64()), 0).to_numpy(zero_copy_only=False)
+        offset_ms = np.where(is_z, 0, sign * (hh * 3600 + mm * 60) * 1000)
+        ms = np.where(zoned, ms - offset_ms, ms)
+        valid &= ~zoned | ((hh <= 14) & (mm <= 59))
+    # Excel serial numbers (days since 1899-12-30), a common artefact of Excel exports
+    if ser_ok.any():
+        sday = _extract_int(ser, "day")
+        frac_s = pc.fill_null(pc.struct_field(ser, "frac"), "")
+        frac = np.array([float("0." + f) if f else 0.0 for f in frac_s.to_pylist()]) \
+            if n else np.zeros(0)
+        in_range = ser_ok & (sday >= 20000) & (sday <= 80000)
+        sms = ((sday - EXCEL_EPOCH_DAYS) * 86400 + np.round(frac * 86400)) * 1000
+        ms = np.where(in_range, sms.astype(np.int64), ms)
+        valid = np.where(ser_ok, in_range, valid)
+        has_time = np.where(ser_ok, frac > 0, has_time)
+    else:
+        in_range = np.zeros(n, dtype=bool)
+    return _Instants(ms=ms.astype(np.int64), ok=valid, zoned=zoned, serial=in_range,
+                     has_time=has_time)
+
+
+def _ms_array(ms: np.ndarray, ok: np.ndarray, type_: pa.DataType) -> pa.Array:
+    ints = pa.array(np.where(ok, ms, 0).astype(np.int64), type=pa.int64(), mask=~ok)
+    return ints.cast(type_)
+
+
+def parse_timestamp(col: pa.Array, present: pa.Array) -> tuple[pa.Array, np.ndarray, list[Note]]:
+    """Parse strings into ``timestamp[ms, tz=Europe/Oslo]``; see the schema's time rules."""
+    inst = _parse_instants(present)
+    notes: list[Note] = []
+    naive = _ms_array(inst.ms, inst.ok & ~inst.zoned, pa.timestamp("ms"))
+    early = pc.assume_timezone(naive, timezone=TIMEZONE, ambiguous="earliest", nonexistent="earliest")
+    late = pc.assume_timezone(naive, timezone=TIMEZONE, ambiguous="latest", nonexistent="latest")
+    e = pc.fill_null(pc.cast(early, pa.int64()), 0).to_numpy(zero_copy_only=False)
+    la = pc.fill_null(pc.cast(late, pa.int64()), 0).to_numpy(zero_copy_only=False)
+    local_ok = inst.ok & ~inst.zoned
+    differs = local_ok & (e != la)
+    ambiguous = differs & (la - e >= 30 * 60 * 1000)
+    nonexistent = differs & ~ambiguous
+    utc = np.where(inst.zoned, inst.ms, np.where(nonexistent, la, e))
+    values = _ms_array(utc, inst.ok, pa.timestamp("ms", tz=TIMEZONE))
+    if ambiguous.any():
+        notes.append(Note(rule="timestamp-dst-ambiguous", mask=pa.array(ambiguous), values=present))
+    if nonexistent.any():
+        notes.append(Note(rule="timestamp-dst-nonexistent", mask=pa.array(nonexistent), values=present))
+    if inst.serial.any():
+        notes.append(Note(rule="excel-serial-date", mask=pa.array(inst.serial), values=present,
+                          expected="1899-12-30 + n"))
+    return values, inst.ok, notes
+
+
+def parse_date(col: pa.Array, present: pa.Array) -> tuple[pa.Array, np.ndarray, list[Note]]:
+    """Parse strings into ``date32`` (a time of day, if given, is ignored)."""
+    inst = _parse_instants(present)
+    days = np.floor_divide(inst.ms, 86_400_000)
+    notes = []
+    if inst.serial.any():
+        notes.append(Note(rule="excel-serial-date", mask=pa.array(inst.serial), values=present,
+                          expected="1899-12-30 + n"))
+    return pa.array(np.where(inst.ok, days, 0).astype(np.int32), pa.date32(), mask=~inst.ok), \
+        inst.ok, notes
+
+
+def parse_integer(present: pa.Array) -> tuple[pa.Array, np.ndarray]:
+    """Parse integers, accepting thousands separators (space) and a zero decimal part."""
+    filled = pc.fill_null(present, "")
+    ok = pc.match_substring_regex(filled, INT_RE).to_numpy(zero_copy_only=False)
+    digits = pc.replace_substring_regex(filled, "[" + SPACES + r"]|[.,]0+$", "")
+    digits = pc.if_else(pa.array(ok), digits, "0")
+    digits = pc.if_else(pc.greater(pc.utf8_length(digits), 18), "0", digits)
+    ok &= pc.less_equal(pc.utf8_length(pc.fill_null(present, "")), 24).to_numpy(zero_copy_only=False)
+    vals = pc.cast(digits, pa.int64()).to_numpy(zero_copy_only=False)
+    return pa.array(np.where(ok, vals, 0), pa.int64(), mask=~ok), ok
+
+
+def parse_boolean(present: pa.Array) -> tuple[pa.Array, np.ndarray]:
+    """Parse booleans written as true/false, ja/nei, yes/no, 1/0, sann/usann, x."""
+    low = pc.utf8_lower(pc.fill_null(present, ""))
+    is_t = pc.is_in(low, value_set=pa.array(TRUE_WORDS)).to_numpy(zero_copy_only=False)
+    is_f = pc.is_in(low, value_set=pa.array(FALSE_WORDS)).to_numpy(zero_copy_only=False)
+    ok = is_t | is_f
+    return pa.array(is_t, pa.bool_(), mask=~ok), ok
+
+
+@attrs.frozen
+class CodeLookup:
+    """Codes of one list, and lower-cased labels/aliases mapped to codes."""
+
+    codes: pa.Array
+    alias_keys: pa.Array
+    alias_codes: pa.Array
+    kind: str
+
+    @classmethod
+    def build(cls, cl: CodeList) -> CodeLookup:
+        aliases: dict[str, str] = {}
+        for c in cl.codes:
+            for a in (c.label.nb, c.label.en, *c.aliases):
+                aliases.setdefault(a.strip().lower(), c.code)
+        for c in cl.codes:  # a code written in another case maps to itself
+            aliases[c.code.lower()] = c.code
+        return cls(codes=pa.array(cl.values, pa.string()),
+                   alias_keys=pa.array(list(aliases), pa.string()),
+                   alias_codes=pa.array(list(aliases.values()), pa.string()),
+                   kind=cl.id)
+
+
+def normalise_codes(present: pa.Array, lookup: CodeLookup) -> tuple[pa.Array, np.ndarray, pa.Array]:
+    """Map values to codes; return (codes, ok mask, mask of values that were mapped)."""
+    s = present
+    if lookup.kind == "municipality":
+        s = pc.if_else(pc.match_substring_regex(pc.fill_null(s, ""), r"^\d{3}$"),
+                       pc.binary_join_element_wise("0", s, ""), s)
+    elif lookup.kind == "icpc2":
+        s = pc.utf8_upper(pc.replace_substring_regex(s, r"[\s.]", ""))
+    exact = pc.fill_null(pc.is_in(s, value_set=lookup.codes), False)
+    idx = pc.index_in(pc.utf8_lower(s), value_set=lookup.alias_keys)
+    via_alias = pc.take(lookup.alias_codes, idx)
+    codes = pc.if_else(exact, s, via_alias)
+    ok = pc.is_valid(codes).to_numpy(zero_copy_only=False)
+    mapped = pc.and_(pc.is_valid(codes), pc.fill_null(pc.not_equal(codes, present), True))
+    return codes, ok, mapped
+
+
+def summarise_mapped(present: pa.Array, codes: pa.Array, mapped: pa.Array) -> tuple[Mapped, ...]:
+    """Distinct label → code mappings, with counts (for one info issue each)."""
+    if not pc.any(mapped).as_py():
+        return ()
+    idx = pa.array(np.arange(len(present)))
+    t = pa.table({"value": present, "code": codes, "i": idx}).filter(mapped)
+    g = t.group_by(["value", "code"]).aggregate([("i", "count"), ("i", "min")])
+    return tuple(Mapped(value=r["value"], code=r["code"], count=r["i_count"], first_index=r["i_min"])
+                 for r in g.sort_by([("i_min", "ascending")]).to_pylist())
+
+
+def parse_column(col: pa.Array | pa.ChunkedArray, field: FieldSpec,
+                 lookups: Mapping[str, CodeLookup]) -> Parsed:
+    """Parse one raw column for ``field`` into its Arrow type."""
+    col = _as_array(col)
+    target = arrow_type(field)
+    n = len(col)
+    # Already the right type (Parquet, data frames): keep, after normalising time zones.
+    if field.type == "timestamp" and pa.types.is_timestamp(col.type):
+        vals = col if col.type.tz else pc.assume_timezone(col, timezone=TIMEZONE,
+                                                          ambiguous="earliest", nonexistent="latest")
+        vals = pc.cast(vals, pa.timestamp(col.type.unit, tz=TIMEZONE))
+        vals = pc.cast(vals, target, safe=False)
+        missing = pc.is_null(col)
+        return Parsed(values=vals, invalid=pa.array(np.zeros(n, bool)), missing=missing,
+                      raw=as_strings(col))
+    if field.type == "date" and (pa.types.is_date(col.type) or pa.types.is_timestamp(col.type)):
+        if pa.types.is_timestamp(col.type) and col.type.tz:
+            col = pc.local_timestamp(pc.cast(col, pa.timestamp(col.type.unit, tz=TIMEZONE)))
+        vals = pc.cast(col, pa.date32())
+        return Parsed(values=vals, invalid=pa.array(np.zeros(n, bool)), missing=pc.is_null(col),
+                      raw=as_strings(col))
+    if field.type == "boolean" and pa.types.is_boolean(col.type):
+        return Parsed(values=col, invalid=pa.array(np.zeros(n, bool)), missing=pc.is_null(col),
+                      raw=as_strings(col))
+    if field.type == "code_list" and (pa.types.is_list(col.type) or pa.types.is_large_list(col.type)):
+        col = pc.binary_join(pc.cast(col, pa.list_(pa.string())), "|")
+    present, missing = _clean(col)
+    notes: list[Note] = []
+    mapped: tuple[Mapped, ...] = ()
+    if field.type == "timestamp":
+        values, ok, notes = parse_timestamp(col, present)
+    elif field.type == "date":
+        values, ok, notes = parse_date(col, present)
+    elif field.type == "integer":
+        values, ok = parse_integer(present)
+    elif field.type == "boolean":
+        values, ok = parse_boolean(present)
+    elif field.type == "code":
+        lookup = lookups[field.codelist or ""]
+        values, ok, was_mapped = normalise_codes(present, lookup)
+        mapped = summarise_mapped(present, values, was_mapped)
+    elif field.type == "code_list":
+        values, ok, mapped = _parse_code_list(present, lookups[field.codelist or ""])
+    else:  # string
+        values, ok = present, np.ones(n, dtype=bool)
+    miss = missing.to_numpy(zero_copy_only=False)
+    invalid = ~ok & ~miss
+    values = pc.if_else(pa.array(invalid | miss), pa.scalar(None, target), pc.cast(values, target))
+    return Parsed(values=values, invalid=pa.array(invalid), missing=missing, raw=present,
+                  notes=tuple(notes), mapped=mapped)
+
+
+def _parse_code_list(present: pa.Array, lookup: CodeLookup) -> tuple[pa.Array, np.ndarray,
+                                                                      tuple[Mapped, ...]]:
+    parts = pc.split_pattern_regex(pc.fill_null(present, ""), r"[|,;\s]+")
+    flat = pc.list_flatten(parts)
+    parents = pc.list_parent_indices(parts)
+    nonempty = pc.not_equal(flat, "")
+    flat, parents = flat.filter(nonempty), parents.filter(nonempty)
+    codes, ok_flat, was_mapped = normalise_codes(flat, lookup)
+    parent_np = parents.to_numpy(zero_copy_only=False)
+    mapped = tuple(attrs.evolve(m, first_index=int(parent_np[m.first_index]))
+                   for m in summarise_mapped(flat, codes, was_mapped))
+    n = len(present)
+    bad_parents = pc.filter(parents, pa.array(~ok_flat)).to_numpy(zero_copy_only=False)
+    ok = np.ones(n, dtype=bool)
+    ok[bad_parents] = False
+    counts = np.bincount(parent_np, minlength=n)
+    offsets = np.concatenate(([0], np.cumsum(counts))).astype(np.int32)
+    values = pa.ListArray.from_arrays(pa.array(offsets), pc.fill_null(codes, ""))
+    ok &= counts > 0
+    return values, ok, mapped

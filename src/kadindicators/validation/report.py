@@ -1,0 +1,194 @@
+"""The validation report: accepted rows, issues as a table, and a summary that accounts for every row."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..errors import DataValidationError
+from ._collect import ISSUE_SCHEMA
+
+__all__ = ["ISSUE_SCHEMA", "SourceInfo", "TableSummary", "ValidationReport"]
+
+
+@attrs.frozen(kw_only=True)
+class SourceInfo:
+    """Where a table came from and how it was read.
+
+    .. versionadded:: 0.1.0
+    """
+
+    table: str
+    source: str
+    format: str
+    encoding: str | None = None
+    delimiter: str | None = None
+    sheet: str | None = None
+    columns: tuple[str, ...] = ()
+
+
+@attrs.frozen(kw_only=True)
+class TableSummary:
+    """Row accounting for one table: ``rows_read == rows_valid + rows_rejected``.
+
+    .. versionadded:: 0.1.0
+    """
+
+    table: str
+    rows_read: int
+    rows_valid: int
+    rows_rejected: int
+    rows_with_warnings: int
+
+
+@attrs.frozen(kw_only=True)
+class ValidationReport:
+    """Outcome of :func:`kadindicators.validate` (immutable).
+
+    Attributes
+    ----------
+    valid : pyarrow.Table
+        Accepted stays, with exactly the Arrow schema of ``arrow_schema("stays")``.
+    tables : Mapping[str, pyarrow.Table]
+        Accepted rows of every table validated (``stays``, ``units``, ``population``).
+    issues : pyarrow.Table
+        One row per problem found (``ISSUE_SCHEMA``): table, source, row (1-based
+        line in the file), stay_id, field, rule, severity, value, message_nb, message_en.
+    summaries : Mapping[str, TableSummary]
+        Row accounting per table.
+    sources : tuple of SourceInfo
+        How each input was read.
+    schema_version : str
+        The reporting schema version the data was validated against.
+
+    Examples
+    --------
+    >>> import kadindicators as kad
+    >>> region = kad.synth.generate(years=(2024,), seed=1, scale=0.05)
+    >>> report = kad.validate(stays=region.stays, units=region.units)
+    >>> report.rows_read == report.rows_valid + report.rows_rejected
+    True
+
+    .. versionadded:: 0.1.0
+    """
+
+    tables: Mapping[str, pa.Table]
+    issues: pa.Table
+    summaries: Mapping[str, TableSummary]
+    sources: tuple[SourceInfo, ...]
+    schema_version: str
+
+    @property
+    def valid(self) -> pa.Table:
+        """Accepted stays (empty with the stays schema when no stays were given)."""
+        return self.tables["stays"]
+
+    @property
+    def rows_read(self) -> int:
+        """Stays read (data rows in the source, unreadable ones included)."""
+        return self.summaries["stays"].rows_read
+
+    @property
+    def rows_valid(self) -> int:
+        """Stays accepted."""
+        return self.summaries["stays"].rows_valid
+
+    @property
+    def rows_rejected(self) -> int:
+        """Stays rejected (each has at least one ``error`` issue)."""
+        return self.summaries["stays"].rows_rejected
+
+    @property
+    def has_errors(self) -> bool:
+        """True when any row of any table was rejected or a table-level error was found."""
+        return bool(pc.any(pc.equal(self.issues["severity"], "error")).as_py() or False)
+
+    def counts_by_rule(self) -> pa.Table:
+        """Number of issues per table, rule and severity, most frequent first."""
+        if self.issues.num_rows == 0:
+            return pa.table({"table": pa.array([], pa.string()), "rule": pa.array([], pa.string()),
+                             "severity": pa.array([], pa.string()),
+                             "count": pa.array([], pa.int64())})
+        g = self.issues.group_by(["table", "rule", "severity"]).aggregate([([], "count_all")])
+        g = g.rename_columns(["table", "rule", "severity", "count"])
+        return g.sort_by([("count", "descending"), ("rule", "ascending")])
+
+    def raise_for_errors(self) -> None:
+        """Raise :class:`~kadindicators.errors.DataValidationError` if rows were rejected."""
+        if self.has_errors:
+            raise DataValidationError(self)
+
+    def to_dict(self, *, max_issues: int | None = None) -> dict[str, Any]:
+        """The report as plain data (what ``--format json`` prints)."""
+        issues = self.issues if max_issues is None else self.issues.slice(0, max_issues)
+        return {
+            "schema_version": self.schema_version,
+            "rows_read": self.rows_read,
+            "rows_valid": self.rows_valid,
+            "rows_rejected": self.rows_rejected,
+            "tables": {k: attrs.asdict(v) for k, v in self.summaries.items()},
+            "sources": [attrs.asdict(s) for s in self.sources],
+            "counts_by_rule": self.counts_by_rule().to_pylist(),
+            "issues_total": self.issues.num_rows,
+            "issues": issues.to_pylist(),
+        }
+
+    def to_json(self, *, max_issues: int | None = None, indent: int | None = 2) -> str:
+        """The report as JSON text."""
+        return json.dumps(self.to_dict(max_issues=max_issues), ensure_ascii=False, indent=indent,
+                          default=str)
+
+    def summary_text(self, *, lang: str = "nb", max_issues: int = 50) -> str:
+        """A human-readable summary in ``lang`` (``"nb"`` or ``"en"``)."""
+        nb = lang != "en"
+        out = []
+        out.append(("Validering mot rapporteringsskjema " if nb else
+                    "Validation against reporting schema ") + self.schema_version)
+        for s in self.sources:
+            how = ", ".join(x for x in (s.format, s.encoding,
+                                        f"skilletegn «{s.delimiter}»" if nb and s.delimiter else
+                                        (f"delimiter '{s.delimiter}'" if s.delimiter else None),
+                                        s.sheet) if x)
+            out.append(f"  {s.table}: {s.source} ({how})")
+        for t in self.summaries.values():
+            if nb:
+                out.append(f"{t.table}: {t.rows_read} rader lest = {t.rows_valid} godkjent + "
+                           f"{t.rows_rejected} avvist; {t.rows_with_warnings} godkjente rader med advarsler")
+            else:
+                out.append(f"{t.table}: {t.rows_read} rows read = {t.rows_valid} accepted + "
+                           f"{t.rows_rejected} rejected; {t.rows_with_warnings} accepted rows with warnings")
+        counts = self.counts_by_rule().to_pylist()
+        if counts:
+            out.append("Funn per regel:" if nb else "Issues by rule:")
+            for c in counts:
+                out.append(f"  {c['count']:>8}  {c['severity']:<7}  {c['table']}: {c['rule']}")
+        shown = self.issues.slice(0, max_issues).to_pylist()
+        if shown:
+            out.append(("Første {n} funn (fil:linje felt regel — melding):" if nb else
+                        "First {n} issues (file:line field rule — message):").format(n=len(shown)))
+            col = "message_nb" if nb else "message_en"
+            for i in shown:
+                where = f"{i['source']}:{i['row']}" if i["row"] is not None else i["source"]
+                out.append(f"  {where} [{i['severity']}] {i['field'] or '-'} {i['rule']} — {i[col]}")
+            rest = self.issues.num_rows - len(shown)
+            if rest > 0:
+                out.append(f"  … og {rest} flere (bruk --format json)" if nb else
+                           f"  … and {rest} more (use --format json)")
+        elif not counts:
+            out.append("Ingen funn." if nb else "No issues.")
+        return "\n".join(out)
+
+    def __repr__(self) -> str:
+        return (f"ValidationReport(schema_version={self.schema_version!r}, rows_read={self.rows_read}, "
+                f"rows_valid={self.rows_valid}, rows_rejected={self.rows_rejected}, "
+                f"issues={self.issues.num_rows})")
+
+
+def empty_issues() -> pa.Table:
+    """An issue table with no rows."""
+    return ISSUE_SCHEMA.empty_table()
