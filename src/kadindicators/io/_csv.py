@@ -75,7 +75,7 @@ def read_csv_bytes(data: bytes, *, source: str) -> RawTable:
     delimiter = sniff_delimiter(first_line)
     buf = text.encode("utf-8")
     lines, counts, _ = _record_layout(buf, delimiter)
-    header_fields = next(csv.reader(io.StringIO(text.lstrip("\r\n")), delimiter=delimiter))
+    header_fields = next(csv.reader(io.StringIO(text.lstrip("\r\n"), newline=""), delimiter=delimiter))
     header = [h.strip() for h in header_fields]
     ncol = len(header)
     data_lines, data_counts = lines[1:], counts[1:]

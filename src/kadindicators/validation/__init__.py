@@ -126,12 +126,15 @@ def _validate_table(raw: RawTable, tspec: TableSpec, schema: SchemaSpec,
         parsed = parse_column(raw.table.column(colmap[f.name]), f, lookups)
         values = parsed.values
         bad = parsed.invalid
+        # present in the source but unusable for any reason (cross-field rules skip these)
+        unusable = parsed.invalid
         # text that a spreadsheet would run as a formula
         if f.type in ("string", "code", "code_list"):
             formula = pc.fill_null(pc.match_substring_regex(parsed.raw, FORMULA_RE), False)
             collector.add("formula-like", f.name, formula,
                           values=pc.utf8_slice_codeunits(parsed.raw, 0, 1), personal=False)
             bad = pc.and_(bad, pc.invert(formula))
+            unusable = pc.or_(unusable, formula)
             values = pc.if_else(formula, pa.scalar(None, target), values)
         if f.required:
             collector.add("required-missing", f.name, parsed.missing)
@@ -141,6 +144,7 @@ def _validate_table(raw: RawTable, tspec: TableSpec, schema: SchemaSpec,
             long_ = pc.greater(pc.utf8_length(values), f.max_length)
             collector.add("value-too-long", f.name, long_, expected=str(f.max_length))
             values = pc.if_else(long_, pa.scalar(None, target), values)
+            unusable = pc.or_(unusable, pc.fill_null(long_, False))
         if f.pattern is not None:
             nomatch = pc.and_(pc.is_valid(values),
                               pc.invert(pc.match_substring_regex(values, f.pattern)))
@@ -153,6 +157,7 @@ def _validate_table(raw: RawTable, tspec: TableSpec, schema: SchemaSpec,
             rng_rule = "range-out-of-bounds" if f.on_invalid == "reject" else "code-invalid-nullified"
             collector.add(rng_rule, f.name, out, values=values, expected=f"[{f.min}, {f.max}]")
             values = pc.if_else(pc.fill_null(out, False), pa.scalar(None, target), values)
+            unusable = pc.or_(unusable, pc.fill_null(out, False))
         if f.warn_below is not None and f.warn_rule:
             collector.add(f.warn_rule, f.name, pc.less(values, f.warn_below), values=values)
         if pc.any(bad).as_py():
@@ -173,7 +178,7 @@ def _validate_table(raw: RawTable, tspec: TableSpec, schema: SchemaSpec,
                                values=pa.array([m.value]), expected=m.code,
                                count=str(m.count))
         columns[f.name] = values
-        invalid[f.name] = pc.fill_null(bad, False)
+        invalid[f.name] = pc.fill_null(pc.or_(unusable, bad), False)
         if f.unique:
             _flag_duplicates(collector, pa.table({f.name: values}), [f.name])
     typed = pa.Table.from_arrays([columns[f.name] for f in tspec.fields],
