@@ -153,6 +153,8 @@ def _codelist(path: Path) -> CodeList:
         raise _fail(path, "a code list needs 'id'", "en kodeliste må ha 'id'")
     list_id = str(raw["id"])
     codes = [_code(c, path, list_id) for c in raw.get("codes", ()) or ()]
+    # national extensions of an international list (e.g. ICPC-2's Norwegian R991 COVID-19)
+    codes += [_code(c, path, list_id) for c in raw.get("norwegian_extensions", ()) or ()]
     # ICPC-2: process codes (components 2-6) are valid with every chapter letter.
     for chapter in raw.get("chapters", ()) or ():
         for proc in raw.get("process_codes", ()) or ():
