@@ -76,7 +76,7 @@ def _stay(draw: Any, i: int, start: dt.datetime, end: dt.datetime) -> dict[str, 
         died = admitted.date() + dt.timedelta(days=draw(st.integers(0, 90)))
     return {
         "stay_id": f"S{i:05d}",
-        "patient_id": f"P{draw(st.integers(0, 10**9)):09d}",
+        "patient_id": f"P{i:06d}",
         "unit_id": DEFAULT_UNIT,
         "municipality": draw(st.sampled_from(DEFAULT_MUNICIPALITIES + (None,))),
         "admitted_at": admitted,

@@ -11,6 +11,7 @@ either accepted or rejected.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -229,7 +230,7 @@ def _flag_duplicates(collector: IssueCollector, t: pa.Table, keys: list[str]) ->
         return
     idx = pa.array(np.arange(n))
     t2 = t.select(keys).append_column("__i", idx)
-    present = pc.and_(*[pc.is_valid(t2[k]) for k in keys]) if len(keys) > 1 else pc.is_valid(t2[keys[0]])
+    present = functools.reduce(pc.and_, [pc.is_valid(t2[k]) for k in keys])
     t2 = t2.filter(present)
     counts = t2.group_by(keys).aggregate([("__i", "count")])
     dup = counts.filter(pc.greater(counts["__i_count"], 1))

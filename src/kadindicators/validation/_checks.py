@@ -122,8 +122,10 @@ def _overlapping_stays(c: CheckContext) -> None:
     # a stay still open at the extract ends after every known time
     top = max(pc.max(start).as_py() or 0, pc.max(end).as_py() or 0) + 1
     t = pa.table({"p": pid, "s": pc.fill_null(start, 0), "e": pc.fill_null(end, top),
-                  "i": pa.array(np.arange(n))}).filter(pa.array(ok))
-    t = t.sort_by([("p", "ascending"), ("s", "ascending"), ("i", "ascending")])
+                  "k": c.col("stay_id"), "i": pa.array(np.arange(n))}).filter(pa.array(ok))
+    # ties broken by end and stay id, never by row position: the result ignores row order
+    t = t.sort_by([("p", "ascending"), ("s", "ascending"), ("e", "ascending"), ("k", "ascending"),
+                   ("i", "ascending")])
     p = t["p"].combine_chunks()
     s = t["s"].to_numpy()
     e = t["e"].to_numpy()
