@@ -1,0 +1,126 @@
+"""The command line: exit codes, languages, outputs; no tracebacks."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from kadindicators.cli import main
+
+from ..validation.messy import UNITS_CSV, build
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> tuple[Path, Path]:
+    text, _, _ = build()
+    s = tmp_path / "opphold.csv"
+    s.write_bytes(text.encode("cp1252"))
+    u = tmp_path / "units.csv"
+    u.write_text(UNITS_CSV, encoding="utf-8")
+    return s, u
+
+
+def test_rejected_rows_exit_1_and_text_report(files: tuple[Path, Path],
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """Rejected rows give exit code 1 and a Norwegian summary that accounts for every row."""
+    s, u = files
+    assert main(["validate", "--stays", str(s), "--units", str(u), "--as-of", "2026-01-01"]) == 1
+    out = capsys.readouterr().out
+    assert "rader lest" in out and f"{s}:3" in out
+
+
+def test_json_output_has_the_documented_keys(files: tuple[Path, Path],
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    """--format json prints rows_read, rows_valid, rows_rejected, schema_version and issues."""
+    s, u = files
+    main(["validate", "--stays", str(s), "--units", str(u), "--format", "json", "--lang", "en"])
+    doc = json.loads(capsys.readouterr().out)
+    assert {"rows_read", "rows_valid", "rows_rejected", "schema_version", "issues"} <= set(doc)
+    assert doc["rows_read"] == doc["rows_valid"] + doc["rows_rejected"]
+    assert {"row", "stay_id", "field", "rule", "severity", "message_nb", "message_en"} <= set(doc["issues"][0])
+
+
+def test_clean_file_exits_0(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A file without errors exits 0 (warnings allowed), in English on request."""
+    p = tmp_path / "s.csv"
+    p.write_text("stay_id,patient_id,unit_id,admitted_at,discharged_at,age,sex,care_track,discharged_to\n"
+                 "A,p,U,2025-01-02T10:00,2025-01-03T10:00,80,2,somatic,home\n", encoding="utf-8")
+    assert main(["--lang", "en", "validate", "--stays", str(p), "--as-of", "2026-01-01"]) == 0
+    assert "rows read" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("content", [None, b"", b"\x00\x01binary\x00" * 20])
+def test_unusable_file_exits_3_without_traceback(tmp_path: Path, content: bytes | None,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """Missing, empty and binary files exit 3 with one message and no traceback."""
+    p = tmp_path / "s.csv"
+    if content is not None:
+        p.write_bytes(content)
+    assert main(["validate", "--stays", str(p)]) == 3
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and str(p) in err
+
+
+def test_usage_error_exits_2() -> None:
+    """A missing required option is argparse's usage error, exit 2."""
+    with pytest.raises(SystemExit) as info:
+        main(["validate"])
+    assert info.value.code == 2
+
+
+def test_internal_error_exits_70_with_one_line(monkeypatch: pytest.MonkeyPatch, files: tuple[Path, Path],
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """An unexpected exception gives exit 70 and one bilingual line, no traceback."""
+    import kadindicators
+
+    def boom(**kwargs: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(kadindicators, "validate", boom)
+    assert main(["validate", "--stays", str(files[0])]) == 70
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "Intern feil" in err and "Internal error" in err
+
+
+def test_issues_and_rejected_outputs(files: tuple[Path, Path], tmp_path: Path,
+                                     capsys: pytest.CaptureFixture[str]) -> None:
+    """--issues writes every issue; --rejected writes rejected rows (formula cells neutralised) with a warning."""
+    s, u = files
+    issues, rejected = tmp_path / "issues.csv", tmp_path / "rejected.csv"
+    main(["validate", "--stays", str(s), "--units", str(u), "--issues", str(issues),
+          "--rejected", str(rejected), "--as-of", "2026-01-01"])
+    err = capsys.readouterr().err
+    assert "personopplysninger" in err
+    text = rejected.read_text(encoding="utf-8-sig")
+    assert "'=HYPERLINK" in text and "\n=HYPERLINK" not in text
+    assert issues.read_text(encoding="utf-8-sig").count("\n") > 10
+
+
+def test_help_is_bilingual(capsys: pytest.CaptureFixture[str]) -> None:
+    """The help text follows --lang."""
+    with pytest.raises(SystemExit):
+        main(["--lang", "en", "validate", "--help"])
+    en = capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["validate", "--help"])
+    nb = capsys.readouterr().out
+    assert "stays file" in en and "oppholdsfil" in nb
+
+
+@pytest.mark.skipif(shutil.which("kadindicators") is None, reason="console script not installed")
+def test_console_script_runs() -> None:
+    """The installed console script starts and prints its version."""
+    out = subprocess.run(["kadindicators", "--version"], capture_output=True, text=True, check=True)
+    assert out.stdout.startswith("kadindicators ")
+
+
+def test_python_m_runs() -> None:
+    """``python -m kadindicators --version`` works."""
+    out = subprocess.run([sys.executable, "-m", "kadindicators", "--version"], capture_output=True,
+                         text=True, check=True)
+    assert out.stdout.startswith("kadindicators ")
