@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
 from .errors import DataValidationError, InputError, KadError, SchemaVersionError, SpecError
+from .indicators import catalogue, compute, get_indicator
 from .io import read_table
 from .schema import arrow_schema
 from .validation import validate
@@ -35,6 +36,9 @@ __all__ = [
     "ValidationReport",
     "__version__",
     "arrow_schema",
+    "catalogue",
+    "compute",
+    "get_indicator",
     "read_table",
     "synth",
     "testing",

@@ -18,7 +18,7 @@ MAX_BYTES = 5 * 1024 * 1024
 MAX_DEPTH = 50
 
 
-class _LimitedLoader(yaml.SafeLoader):
+class _LimitedLoader(yaml.SafeLoader):  # type: ignore[misc]
     """SafeLoader that refuses aliases and deep nesting."""
 
     def __init__(self, stream: str) -> None:

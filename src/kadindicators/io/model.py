@@ -31,4 +31,4 @@ class RawTable:
     @property
     def rows_read(self) -> int:
         """Data rows found in the source, ragged ones included."""
-        return self.table.num_rows + len(self.ragged_lines)
+        return int(self.table.num_rows) + len(self.ragged_lines)

@@ -214,8 +214,8 @@ def _sorted(issues: pa.Table) -> pa.Table:
 
 def _rows_with(issues: pa.Table, lines: pa.Array, severity: str) -> np.ndarray:
     rows = issues.filter(pc.and_(pc.equal(issues["severity"], severity), pc.is_valid(issues["row"])))
-    return pc.fill_null(pc.is_in(lines, value_set=rows["row"].combine_chunks()),
-                        False).to_numpy(zero_copy_only=False)
+    return np.asarray(pc.fill_null(pc.is_in(lines, value_set=rows["row"].combine_chunks()),
+                                   False).to_numpy(zero_copy_only=False))
 
 
 def _parse_as_strings(col: pa.ChunkedArray | pa.Array) -> pa.Array:
@@ -299,7 +299,7 @@ def validate(
     """
     schema = load_schema(schema_version)
     if as_of is None:
-        now = dt.datetime.now(dt.timezone.utc)
+        now = dt.datetime.now(dt.UTC)
     elif isinstance(as_of, dt.datetime):
         now = as_of if as_of.tzinfo else as_of.replace(tzinfo=_oslo())
     else:
@@ -327,7 +327,7 @@ def validate(
         summaries["stays"] = TableSummary(table="stays", rows_read=0, rows_valid=0,
                                           rows_rejected=0, rows_with_warnings=0)
     all_issues = pa.concat_tables(issues) if issues else ISSUE_SCHEMA.empty_table()
-    ordered = {k: summaries[k] for k in ("stays", "units", "population") if k in summaries}
+    ordered: dict[str, TableSummary] = {k: summaries[k] for k in ("stays", "units", "population") if k in summaries}
     return ValidationReport(tables=tables, issues=all_issues, summaries=ordered,
                             sources=tuple(sources), schema_version=schema.version)
 

@@ -104,7 +104,7 @@ def _clean(col: pa.Array) -> tuple[pa.Array, pa.Array]:
 def _extract_int(struct: pa.Array, name: str) -> np.ndarray:
     part = pc.struct_field(struct, name)
     part = pc.if_else(pc.equal(part, ""), pa.scalar(None, pa.string()), part)
-    return pc.fill_null(pc.cast(part, pa.int64()), 0).to_numpy(zero_copy_only=False)
+    return np.asarray(pc.fill_null(pc.cast(part, pa.int64()), 0).to_numpy(zero_copy_only=False))
 
 
 def _days_from_civil(y: np.ndarray, m: np.ndarray, d: np.ndarray) -> np.ndarray:
@@ -115,13 +115,13 @@ def _days_from_civil(y: np.ndarray, m: np.ndarray, d: np.ndarray) -> np.ndarray:
     mp = (m + 9) % 12
     doy = (153 * mp + 2) // 5 + d - 1
     doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
-    return era * 146097 + doe - 719468
+    return np.asarray(era * 146097 + doe - 719468)
 
 
 def _days_in_month(y: np.ndarray, m: np.ndarray) -> np.ndarray:
     lengths = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
     leap = ((y % 4 == 0) & (y % 100 != 0)) | (y % 400 == 0)
-    return lengths[np.clip(m, 0, 12)] + ((m == 2) & leap)
+    return np.asarray(lengths[np.clip(m, 0, 12)] + ((m == 2) & leap))
 
 
 @attrs.frozen

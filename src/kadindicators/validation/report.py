@@ -167,10 +167,14 @@ class ValidationReport:
             out.append("Funn per regel:" if nb else "Issues by rule:")
             for c in counts:
                 out.append(f"  {c['count']:>8}  {c['severity']:<7}  {c['table']}: {c['rule']}")
-        shown = self.issues.slice(0, max_issues).to_pylist()
+        rank = pc.index_in(self.issues["severity"], value_set=pa.array(["error", "warning", "info"]))
+        order = pc.sort_indices(pa.table({"r": rank, "row": pc.fill_null(self.issues["row"], 0)}),
+                                sort_keys=[("r", "ascending"), ("row", "ascending")])
+        shown = self.issues.take(order).slice(0, max_issues).to_pylist()
         if shown:
-            out.append(("Første {n} funn (fil:linje felt regel — melding):" if nb else
-                        "First {n} issues (file:line field rule — message):").format(n=len(shown)))
+            out.append(("Første {n} funn, feil først (fil:linje felt regel — melding):" if nb else
+                        "First {n} issues, errors first (file:line field rule — message):")
+                       .format(n=len(shown)))
             col = "message_nb" if nb else "message_en"
             for i in shown:
                 where = f"{i['source']}:{i['row']}" if i["row"] is not None else i["source"]

@@ -1,0 +1,231 @@
+"""The indicator catalogue and :func:`compute`.
+
+Each indicator is a plain function over Arrow tables, registered against its
+spec in ``spec/indicators``; the engine does grouping, statistics and
+suppression for all of them at once.
+
+.. versionadded:: 0.1.0
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..errors import KadError
+from ..schema import TIMEZONE, arrow_schema
+from ..spec.indicators import IndicatorSpec, load_indicators
+from ..spec.loader import load_schema
+from . import quality, utilisation  # noqa: F401  (registers the implementations)
+from ._context import PERIODS, StayContext, _oslo
+from ._engine import fingerprint, finish, metadata, result_schema
+from ._registry import REGISTRY, RegistryError
+
+__all__ = ["REGISTRY", "RegistryError", "UnknownIndicatorError", "catalogue", "compute", "get_indicator"]
+
+
+class UnknownIndicatorError(KadError, KeyError):
+    """An indicator id that is not in the catalogue.
+
+    .. versionadded:: 0.1.0
+    """
+
+    def __str__(self) -> str:
+        return self.message("en")
+
+
+def catalogue(*, status: str | None = None) -> tuple[IndicatorSpec, ...]:
+    """The indicator specs, optionally only those with ``status``.
+
+    Examples
+    --------
+    >>> import kadindicators as kad
+    >>> [s.id for s in kad.catalogue(status="adopted")][:3]
+    ['KAD-Q01', ...]
+
+    .. versionadded:: 0.1.0
+    """
+    specs = load_indicators().values()
+    return tuple(s for s in specs if status is None or s.status == status)
+
+
+def get_indicator(indicator_id: str) -> IndicatorSpec:
+    """The spec of one indicator, by id.
+
+    Examples
+    --------
+    >>> import kadindicators as kad
+    >>> kad.get_indicator("KAD-Q01").unit
+    'proportion'
+
+    .. versionadded:: 0.1.0
+    """
+    specs = load_indicators()
+    if indicator_id not in specs:
+        close = difflib.get_close_matches(indicator_id, list(specs), n=1)
+        hint = f"did you mean {close[0]}?" if close else None
+        raise UnknownIndicatorError(
+            f"unknown indicator {indicator_id!r}", f"ukjent indikator {indicator_id!r}",
+            hint_en=hint, hint_nb=f"mente du {close[0]}?" if close else None)
+    return specs[indicator_id]
+
+
+def _typed(obj: Any, table: str, schema_version: str) -> tuple[pa.Table | None, int]:
+    """Use a table that already has the schema as is; validate anything else."""
+    if obj is None:
+        return None, 0
+    target = arrow_schema(table, schema_version)
+    if isinstance(obj, pa.Table) and obj.schema.remove_metadata().equals(target.remove_metadata()):
+        return obj, 0
+    from ..validation import validate
+
+    report = validate(**{table: obj})
+    return report.tables[table], report.summaries[table].rows_rejected
+
+
+def _default_as_of(stays: pa.Table) -> dt.datetime:
+    """The latest timestamp in the data, rounded up to the next local midnight."""
+    if stays.num_rows == 0:
+        return dt.datetime.now(_oslo()).replace(hour=0, minute=0, second=0, microsecond=0)
+    latest = max(x for x in (pc.max(stays["admitted_at"]).as_py(), pc.max(stays["discharged_at"]).as_py())
+                 if x is not None)
+    local = latest.astimezone(_oslo())
+    return dt.datetime.combine(local.date() + dt.timedelta(days=1), dt.time(), tzinfo=_oslo())
+
+
+def _as_of(value: dt.datetime | dt.date | str | None, stays: pa.Table) -> dt.datetime:
+    if value is None:
+        return _default_as_of(stays)
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    if isinstance(value, dt.datetime):
+        return value if value.tzinfo else value.replace(tzinfo=_oslo())
+    return dt.datetime.combine(value, dt.time(), tzinfo=_oslo())
+
+
+def compute(
+    *,
+    stays: Any,
+    units: Any = None,
+    population: Any = None,
+    indicators: Sequence[str] | None = None,
+    by: Sequence[str] = ("unit_id",),
+    period: str = "year",
+    strata: Sequence[str] = (),
+    as_of: dt.datetime | dt.date | str | None = None,
+    suppression: int = 5,
+    confidence: float = 0.95,
+) -> pa.Table:
+    """Compute quality indicators: one tidy row per indicator × period × group × stratum.
+
+    Parameters
+    ----------
+    stays, units, population : table-like or path
+        The data. Tables that already have the schema's Arrow types are used as
+        they are; anything else is validated first and only accepted rows are used.
+    indicators : sequence of str, optional
+        Indicator ids; default every adopted indicator that supports ``by`` and ``strata``.
+    by : sequence of str
+        Grouping columns: ``unit_id``, ``municipality``, ``host_municipality``; ``()`` or
+        ``("region",)`` for all data together.
+    period : {"year", "quarter", "month"}
+        Period of attribution (labels ``2024``, ``2024-Q1``, ``2024-03``).
+    strata : sequence of str
+        Stratification columns (``sex``, ``age_band``, ``care_track``, ``admitted_from``).
+    as_of : datetime or date, optional
+        Closes the observation window; default: the latest timestamp in the data,
+        rounded up to the next midnight (local time).
+    suppression : int
+        Small-cell threshold: counts from 1 to ``suppression - 1`` are suppressed.
+    confidence : float
+        Confidence level of the intervals.
+
+    Returns
+    -------
+    pyarrow.Table
+        Columns ``indicator_id``, ``indicator_version``, ``period``, ``period_start``,
+        ``period_end``, the ``by`` and ``strata`` columns, ``numerator``,
+        ``denominator``, ``value``, ``ci_lower``, ``ci_upper``, ``suppressed``,
+        ``status`` (``ok``, ``suppressed``, ``not_applicable``) and ``reason``
+        (``low_n``, ``no_data``); provenance in the schema metadata.
+
+    Examples
+    --------
+    >>> import kadindicators as kad
+    >>> region = kad.synth.generate(years=(2024,), seed=1, scale=0.2)
+    >>> res = kad.compute(stays=region.stays, units=region.units, indicators=["KAD-Q01"])
+    >>> sorted(set(res["indicator_id"].to_pylist()))
+    ['KAD-Q01']
+    >>> bool(pc.all(pc.less_equal(res["numerator"], res["denominator"])).as_py())
+    True
+
+    .. versionadded:: 0.1.0
+    """
+    if period not in PERIODS:
+        raise ValueError(f"period must be one of {PERIODS}, got {period!r}")
+    if not 0 < confidence < 1:
+        raise ValueError("confidence must be between 0 and 1")
+    if suppression < 1:
+        raise ValueError("suppression must be at least 1 (1 disables suppression)")
+    by_t = tuple(b for b in by if b != "region")
+    strata_t = tuple(strata)
+    schema_version = load_schema().version
+    stays_t, rej_s = _typed(stays, "stays", schema_version)
+    units_t, rej_u = _typed(units, "units", schema_version)
+    pop_t, rej_p = _typed(population, "population", schema_version)
+    assert stays_t is not None
+    when = _as_of(as_of, stays_t)
+    explicit = indicators is not None
+    ids = list(indicators) if indicators is not None else [s.id for s in catalogue(status="adopted")]
+    ctx = StayContext(stays=stays_t, units=units_t, population=pop_t, as_of=when, period=period,
+                      by=by_t, strata=strata_t)
+    results, used, excluded, skipped = [], {}, {}, {}
+    for iid in ids:
+        spec = get_indicator(iid)
+        groups = set(spec.groupings) | {"region"}
+        bad = [b for b in by_t if b not in groups] + [s for s in strata_t if s not in spec.stratifications]
+        if bad:
+            if explicit:
+                raise ValueError(f"{iid} cannot be grouped or stratified by {bad}; allowed: "
+                                 f"by {spec.groupings}, strata {spec.stratifications}")
+            skipped[iid] = f"does not support {bad}"
+            continue
+        if iid not in REGISTRY:
+            raise RegistryError(f"{iid} has no registered implementation",
+                                f"{iid} har ingen registrert implementasjon")
+        version, fn = REGISTRY[iid]
+        if version != spec.version:
+            raise RegistryError(f"{iid}: implementation {version} does not match spec {spec.version}",
+                                f"{iid}: implementasjon {version} stemmer ikke med spesifikasjon {spec.version}")
+        contrib = fn(ctx)
+        results.append(finish(spec, contrib, ctx, suppression=suppression, confidence=confidence))
+        used[iid] = spec
+        excluded[iid] = {k: int(pc.sum(v).as_py() or 0) for k, v in contrib.excluded.items()}
+    schema = result_schema(list(ctx.dims))
+    table = pa.concat_tables(results) if results else schema.empty_table()
+    meta = metadata(specs=used, schema_version=schema_version,
+                    fp=fingerprint(stays_t, units_t, pop_t), as_of=when, excluded=excluded,
+                    extra={"rows_rejected": {"stays": rej_s, "units": rej_u, "population": rej_p},
+                           "skipped": skipped, "by": list(by_t), "strata": list(strata_t),
+                           "period": period, "suppression": suppression, "confidence": confidence,
+                           "timezone": TIMEZONE})
+    return table.replace_schema_metadata(meta)
+
+
+def result_metadata(table: pa.Table) -> dict[str, Any]:
+    """Decode the provenance metadata of a result table into Python values."""
+    out: dict[str, Any] = {}
+    for k, v in (table.schema.metadata or {}).items():
+        key = k.decode().removeprefix("kadindicators.")
+        text = v.decode()
+        try:
+            out[key] = json.loads(text)
+        except json.JSONDecodeError:
+            out[key] = text
+    return out

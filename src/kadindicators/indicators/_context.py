@@ -1,0 +1,264 @@
+"""Shared derived columns for all indicators of one ``compute`` call.
+
+Every column here (elapsed times, local dates, period keys, age bands, the
+unit's host municipality) is computed at most once per call, whatever the
+number of indicators.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Mapping, Sequence
+
+import attrs
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..schema import TIMEZONE
+from ..spec.loader import load_schema
+
+MS_PER_HOUR = 3_600_000
+MS_PER_DAY = 86_400_000
+PERIODS = ("year", "quarter", "month")
+STAY_DIMENSIONS = ("unit_id", "municipality", "host_municipality", "sex", "age_band", "care_track",
+                   "admitted_from")
+
+
+@attrs.frozen(kw_only=True)
+class Contributions:
+    """What an indicator function returns: additive pieces of numerator and denominator.
+
+    ``rows`` has a ``period`` label column, one column per requested dimension
+    (``by`` and ``strata``), ``numerator`` and ``denominator`` (float64), and
+    optionally ``sumsq`` (sum of squares, for means), ``value`` (one item per
+    row, for medians) and ``row`` (index of the stay, for :func:`explain`).
+    ``excluded`` counts stays left out, by exclusion id, as boolean masks over
+    the stays.
+    """
+
+    rows: pa.Table
+    excluded: Mapping[str, pa.Array] = attrs.field(factory=dict)
+    numerator_mask: pa.Array | None = None
+    denominator_mask: pa.Array | None = None
+
+
+def _to_np(a: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    return np.asarray(a.to_numpy(zero_copy_only=False))
+
+
+def local_midnight_ms(dates: Sequence[dt.date]) -> np.ndarray:
+    """UTC milliseconds of local (Europe/Oslo) midnight at each date."""
+    naive = pa.array([dt.datetime.combine(d, dt.time()) for d in dates], pa.timestamp("ms"))
+    zoned = pc.assume_timezone(naive, timezone=TIMEZONE, ambiguous="earliest", nonexistent="latest")
+    return _to_np(pc.cast(zoned, pa.int64()))
+
+
+def period_start(d: dt.date, period: str) -> dt.date:
+    """First day of the period containing ``d``."""
+    if period == "year":
+        return dt.date(d.year, 1, 1)
+    if period == "quarter":
+        return dt.date(d.year, 3 * ((d.month - 1) // 3) + 1, 1)
+    return dt.date(d.year, d.month, 1)
+
+
+def next_period(d: dt.date, period: str) -> dt.date:
+    """First day of the period after the one starting at ``d``."""
+    step = {"year": 12, "quarter": 3, "month": 1}[period]
+    m = d.month - 1 + step
+    return dt.date(d.year + m // 12, m % 12 + 1, 1)
+
+
+def period_label(d: dt.date, period: str) -> str:
+    """Label of the period starting at ``d``: ``2024``, ``2024-Q1`` or ``2024-03``."""
+    if period == "year":
+        return f"{d.year}"
+    if period == "quarter":
+        return f"{d.year}-Q{(d.month - 1) // 3 + 1}"
+    return f"{d.year}-{d.month:02d}"
+
+
+@attrs.define(kw_only=True)
+class StayContext:
+    """The tables of one call and the derived columns every indicator shares."""
+
+    stays: pa.Table
+    units: pa.Table | None
+    population: pa.Table | None
+    as_of: dt.datetime
+    period: str
+    by: tuple[str, ...]
+    strata: tuple[str, ...]
+
+    @property
+    def dims(self) -> tuple[str, ...]:
+        """Grouping columns then strata columns."""
+        return self.by + self.strata
+
+    @property
+    def n(self) -> int:
+        return int(self.stays.num_rows)
+
+    # -- times ----------------------------------------------------------------
+    @functools.cached_property
+    def as_of_ms(self) -> int:
+        return int(self.as_of.timestamp() * 1000)
+
+    def _ms(self, name: str) -> pa.Array:
+        return pc.cast(pc.cast(self.stays[name], pa.timestamp("ms", tz="UTC")), pa.int64())
+
+    @functools.cached_property
+    def admitted_ms(self) -> np.ndarray:
+        return _to_np(pc.fill_null(self._ms("admitted_at"), 0))
+
+    @functools.cached_property
+    def discharged_ms(self) -> pa.Array:
+        """UTC ms of discharge; null while still admitted."""
+        return self._ms("discharged_at").combine_chunks()
+
+    @functools.cached_property
+    def completed(self) -> np.ndarray:
+        """Discharged (at or before ``as_of``)."""
+        d = self.discharged_ms
+        ok = _to_np(pc.fill_null(pc.less_equal(d, self.as_of_ms), False))
+        return np.asarray(ok)
+
+    @functools.cached_property
+    def los_ms(self) -> np.ndarray:
+        """Elapsed length of stay in ms for completed stays (0 otherwise)."""
+        d = _to_np(pc.fill_null(self.discharged_ms, 0))
+        return np.where(self.completed, d - self.admitted_ms, 0)
+
+    @functools.cached_property
+    def admitted_date(self) -> pa.Array:
+        """Local calendar date of admission (date32)."""
+        return pc.cast(pc.local_timestamp(self.stays["admitted_at"]), pa.date32()).combine_chunks()
+
+    @functools.cached_property
+    def discharged_date(self) -> pa.Array:
+        return pc.cast(pc.local_timestamp(self.stays["discharged_at"]), pa.date32()).combine_chunks()
+
+    @functools.cached_property
+    def as_of_date(self) -> dt.date:
+        return self.as_of.astimezone(_oslo()).date()
+
+    # -- periods ----------------------------------------------------------------
+    def label_dates(self, dates: pa.Array) -> pa.Array:
+        """Period label of each date (vectorised)."""
+        y = pc.cast(pc.year(dates), pa.string())
+        if self.period == "year":
+            return y
+        if self.period == "quarter":
+            return pc.binary_join_element_wise(y, pc.cast(pc.quarter(dates), pa.string()), "-Q")
+        m = pc.utf8_lpad(pc.cast(pc.month(dates), pa.string()), 2, "0")
+        return pc.binary_join_element_wise(y, m, "-")
+
+    @functools.cached_property
+    def admission_period(self) -> pa.Array:
+        return self.label_dates(self.admitted_date)
+
+    @functools.cached_property
+    def period_starts(self) -> list[dt.date]:
+        """Starts of every period from the first admission to ``as_of`` (inclusive)."""
+        if self.n == 0:
+            first = self.as_of_date
+        else:
+            first = pc.min(self.admitted_date).as_py()
+        last_day = (self.as_of - dt.timedelta(milliseconds=1)).astimezone(_oslo()).date()
+        d = period_start(first, self.period)
+        out = []
+        while d <= max(last_day, first):
+            out.append(d)
+            d = next_period(d, self.period)
+        return out
+
+    def period_table(self) -> pa.Table:
+        """Label, start and end (exclusive) of every period in the window."""
+        starts = self.period_starts
+        return pa.table({
+            "period": [period_label(d, self.period) for d in starts],
+            "period_start": pa.array(starts, pa.date32()),
+            "period_end": pa.array([next_period(d, self.period) for d in starts], pa.date32()),
+        })
+
+    # -- dimensions -------------------------------------------------------------
+    @functools.cached_property
+    def age_band(self) -> pa.Array:
+        bands = load_schema().age_bands
+        mins = np.array([b.min for b in bands])
+        age = _to_np(pc.fill_null(self.stays["age"], -1))
+        idx = np.searchsorted(mins, age, side="right") - 1
+        codes = pa.array([b.code for b in bands])
+        return pc.take(codes, pa.array(np.clip(idx, 0, None), mask=idx < 0))
+
+    @functools.cached_property
+    def host_municipality(self) -> pa.Array:
+        if self.units is None or self.units.num_rows == 0:
+            return pa.nulls(self.n, pa.string())
+        latest = self.units.sort_by([("unit_id", "ascending"), ("valid_from", "descending")])
+        uid = latest["unit_id"].combine_chunks()
+        first = np.ones(len(uid), dtype=bool)
+        if len(uid) > 1:
+            first[1:] = ~_to_np(pc.equal(uid.slice(1), uid.slice(0, len(uid) - 1)))
+        lookup = latest.filter(pa.array(first))
+        idx = pc.index_in(self.stays["unit_id"], value_set=lookup["unit_id"].combine_chunks())
+        return pc.take(lookup["host_municipality"].combine_chunks(), idx)
+
+    def stay_column(self, name: str) -> pa.Array:
+        """A dimension column for the stays (derived columns included)."""
+        if name == "age_band":
+            return self.age_band
+        if name == "host_municipality":
+            return self.host_municipality
+        col = self.stays[name]
+        return col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+
+    # -- building contributions -------------------------------------------------
+    def per_stay(self, *, denominator: np.ndarray | pa.Array, numerator: np.ndarray | pa.Array,
+                 excluded: Mapping[str, np.ndarray | pa.Array] | None = None,
+                 sumsq: np.ndarray | None = None, value: np.ndarray | None = None,
+                 period: pa.Array | None = None, keep: np.ndarray | None = None) -> Contributions:
+        """Contributions of one row per stay, attributed by admission date.
+
+        ``keep`` limits the rows to stays that belong to the indicator's
+        population at all (default: every stay); the others contribute nothing.
+        """
+        den = _as_float(denominator)
+        num = _as_float(numerator)
+        cols: dict[str, pa.Array] = {"period": period if period is not None else self.admission_period}
+        for d in self.dims:
+            cols[d] = self.stay_column(d)
+        cols["numerator"] = pa.array(num)
+        cols["denominator"] = pa.array(den)
+        if sumsq is not None:
+            cols["sumsq"] = pa.array(np.asarray(sumsq, dtype=np.float64))
+        if value is not None:
+            cols["value"] = pa.array(np.asarray(value, dtype=np.float64), mask=den == 0)
+        cols["row"] = pa.array(np.arange(self.n, dtype=np.int64))
+        table = pa.table(cols)
+        if keep is not None:
+            table = table.filter(pa.array(keep))
+        excl = {k: pa.array(_as_bool(v)) for k, v in (excluded or {}).items()}
+        return Contributions(rows=table, excluded=excl,
+                             numerator_mask=pa.array(num > 0), denominator_mask=pa.array(den > 0))
+
+
+def _as_float(x: np.ndarray | pa.Array) -> np.ndarray:
+    if isinstance(x, pa.Array | pa.ChunkedArray):
+        x = _to_np(pc.fill_null(pc.cast(x, pa.float64()), 0.0))
+    return np.asarray(x, dtype=np.float64)
+
+
+def _as_bool(x: np.ndarray | pa.Array) -> np.ndarray:
+    if isinstance(x, pa.Array | pa.ChunkedArray):
+        x = _to_np(pc.fill_null(x, False))
+    return np.asarray(x, dtype=bool)
+
+
+@functools.cache
+def _oslo() -> dt.tzinfo:
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(TIMEZONE)

@@ -1,0 +1,148 @@
+"""Utilisation indicators: KAD-U01, KAD-U03, KAD-U04, KAD-U04M, KAD-U05.
+
+The normative definitions are the specs in ``spec/indicators``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..spec.loader import load_schema
+from ._context import (
+    MS_PER_DAY,
+    MS_PER_HOUR,
+    Contributions,
+    StayContext,
+    _to_np,
+    local_midnight_ms,
+    next_period,
+    period_label,
+)
+from ._registry import indicator
+
+
+@indicator("KAD-U01", version="1.0.0")
+def stays_per_1000(ctx: StayContext) -> Contributions:
+    """Stays per 1,000 adult inhabitants by municipality of residence (KAD-U01)."""
+    age = _to_np(pc.fill_null(ctx.stays["age"], -1))
+    adult = age >= 18
+    has_mun = np.asarray(_to_np(pc.is_valid(ctx.stays["municipality"])), dtype=bool)
+    counted = adult & has_mun
+    stays = ctx.per_stay(denominator=np.zeros(ctx.n), numerator=counted, keep=counted,
+                         excluded={"under-18": ~adult, "no-municipality": adult & ~has_mun})
+    rows = [stays.rows.drop_columns(["row"])]
+    pop = ctx.population
+    if pop is not None and pop.num_rows:
+        adult_bands = [b.code for b in load_schema().age_bands if b.min >= 18]
+        pop = pop.filter(pc.is_in(pop["age_band"], value_set=pa.array(adult_bands)))
+        periods = ctx.period_table().to_pylist()
+        years = pa.array([p["period_start"].year for p in periods], pa.int64())
+        ptab = pa.table({"year": years, "period": [p["period"] for p in periods]})
+        joined = pop.join(ptab, keys="year", join_type="inner")
+        cols: dict[str, pa.Array] = {"period": joined["period"]}
+        for d in ctx.dims:
+            cols[d] = joined[d]
+        cols["numerator"] = pa.array(np.zeros(joined.num_rows))
+        cols["denominator"] = pc.cast(joined["population"], pa.float64())
+        rows.append(pa.table(cols))
+    table = pa.concat_tables([r.cast(rows[0].schema) for r in rows])
+    return Contributions(rows=table, excluded=stays.excluded, numerator_mask=pa.array(counted),
+                         denominator_mask=None)
+
+
+def _split(ctx: StayContext, start: np.ndarray, end: np.ndarray,
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Split intervals [start, end) (UTC ms) at period boundaries, capped at ``as_of``.
+
+    Returns (interval index, period index, overlap in ms) for every non-empty piece.
+    """
+    starts = ctx.period_starts
+    bounds = local_midnight_ms([*starts, next_period(starts[-1], ctx.period)])
+    bounds[-1] = min(bounds[-1], ctx.as_of_ms)
+    end = np.minimum(end, ctx.as_of_ms)
+    first = np.clip(np.searchsorted(bounds, start, side="right") - 1, 0, len(starts) - 1)
+    last = np.clip(np.searchsorted(bounds, end, side="left") - 1, 0, len(starts) - 1)
+    count = np.where(end > start, last - first + 1, 0)
+    idx = np.repeat(np.arange(len(start)), count)
+    offset = np.arange(len(idx)) - np.repeat(np.cumsum(count) - count, count)
+    per = np.repeat(first, count) + offset
+    lo = np.maximum(start[idx], bounds[per])
+    hi = np.minimum(end[idx], bounds[per + 1])
+    overlap = hi - lo
+    keep = overlap > 0
+    return idx[keep], per[keep], overlap[keep]
+
+
+@indicator("KAD-U03", version="1.0.0")
+def occupancy(ctx: StayContext) -> Contributions:
+    """Occupied bed-days / available bed-days by unit and period (KAD-U03)."""
+    labels = pa.array([period_label(d, ctx.period) for d in ctx.period_starts])
+    units = ctx.units
+    known = np.zeros(ctx.n, dtype=bool)
+    if units is not None and units.num_rows:
+        known = np.asarray(_to_np(pc.fill_null(
+            pc.is_in(ctx.stays["unit_id"], value_set=units["unit_id"].combine_chunks()), False)), bool)
+    end = _to_np(pc.fill_null(ctx.discharged_ms, ctx.as_of_ms))
+    i, p, ms = _split(ctx, ctx.admitted_ms, end)
+    keep = known[i]
+    i, p, ms = i[keep], p[keep], ms[keep]
+    take = pa.array(i)
+    cols: dict[str, pa.Array] = {"period": pc.take(labels, pa.array(p))}
+    for d in ctx.dims:
+        cols[d] = pc.take(ctx.stay_column(d), take)
+    cols["numerator"] = pa.array(ms / MS_PER_DAY)
+    cols["denominator"] = pa.array(np.zeros(len(i)))
+    cols["row"] = take
+    parts = [pa.table(cols)]
+    if units is not None and units.num_rows:
+        vf = local_midnight_ms(units["valid_from"].to_pylist())
+        vt_dates = [d if d is not None else dt.date(9999, 1, 1) for d in units["valid_to"].to_pylist()]
+        vt = np.array([ctx.as_of_ms + 1 if d.year == 9999 else 0 for d in vt_dates], dtype=np.int64)
+        real = [k for k, d in enumerate(vt_dates) if d.year != 9999]
+        if real:
+            vt[real] = local_midnight_ms([vt_dates[k] for k in real])
+        ui, up, ums = _split(ctx, vf, vt)
+        beds = _to_np(units["beds"]).astype(np.float64)
+        ucols: dict[str, pa.Array] = {"period": pc.take(labels, pa.array(up))}
+        for d in ctx.dims:
+            ucols[d] = pc.take(units[d].combine_chunks(), pa.array(ui))
+        ucols["numerator"] = pa.array(np.zeros(len(ui)))
+        ucols["denominator"] = pa.array(beds[ui] * ums / MS_PER_DAY)
+        ucols["row"] = pa.nulls(len(ui), pa.int64())
+        parts.append(pa.table(ucols).cast(parts[0].schema))
+    return Contributions(rows=pa.concat_tables(parts), excluded={"unknown-unit": pa.array(~known)},
+                         numerator_mask=pa.array(known), denominator_mask=None)
+
+
+def _los_days(ctx: StayContext) -> np.ndarray:
+    return ctx.los_ms / MS_PER_DAY
+
+
+@indicator("KAD-U04", version="1.0.0")
+def mean_length_of_stay(ctx: StayContext) -> Contributions:
+    """Mean length of stay in days over completed stays (KAD-U04)."""
+    done = ctx.completed
+    days = np.where(done, _los_days(ctx), 0.0)
+    return ctx.per_stay(denominator=done, numerator=days, sumsq=days * days,
+                        excluded={"not-completed": ~done})
+
+
+@indicator("KAD-U04M", version="1.0.0")
+def median_length_of_stay(ctx: StayContext) -> Contributions:
+    """Median length of stay in days over completed stays (KAD-U04M)."""
+    done = ctx.completed
+    days = np.where(done, _los_days(ctx), 0.0)
+    return ctx.per_stay(denominator=done, numerator=days, value=days,
+                        excluded={"not-completed": ~done})
+
+
+@indicator("KAD-U05", version="1.0.0")
+def stays_over_72h(ctx: StayContext) -> Contributions:
+    """Share of completed stays longer than 72 hours (KAD-U05)."""
+    done = ctx.completed
+    return ctx.per_stay(denominator=done, numerator=done & (ctx.los_ms > 72 * MS_PER_HOUR),
+                        excluded={"not-completed": ~done})
