@@ -104,8 +104,8 @@ def stays(draw: Any, *, min_rows: int = 0, max_rows: int = 20,
     ``[start, end)``.
     """
     n = draw(st.integers(min_rows, max_rows))
-    t0 = dt.datetime.combine(start, dt.time(), tzinfo=dt.timezone.utc)
-    t1 = dt.datetime.combine(end, dt.time(), tzinfo=dt.timezone.utc)
+    t0 = dt.datetime.combine(start, dt.time(), tzinfo=dt.UTC)
+    t1 = dt.datetime.combine(end, dt.time(), tzinfo=dt.UTC)
     rows = [draw(_stay(i, t0, t1)) for i in range(n)]
     schema = arrow_schema("stays")
     if not rows:
