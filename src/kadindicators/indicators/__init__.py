@@ -46,8 +46,8 @@ def catalogue(*, status: str | None = None) -> tuple[IndicatorSpec, ...]:
     Examples
     --------
     >>> import kadindicators as kad
-    >>> [s.id for s in kad.catalogue(status="adopted")][:3]
-    ['KAD-Q01', ...]
+    >>> "KAD-Q01" in [s.id for s in kad.catalogue(status="adopted")]
+    True
 
     .. versionadded:: 0.1.0
     """
