@@ -62,9 +62,11 @@ def local_date(ts: pa.Array) -> pa.Array:
     return pc.cast(pc.local_timestamp(ts), pa.date32())
 
 
-def fmt_ts(ts: pa.Array) -> pa.Array:
-    """Format zoned timestamps as local ``YYYY-MM-DD HH:MM``."""
-    return pc.strftime(pc.local_timestamp(ts), format="%Y-%m-%d %H:%M")
+def fmt_ts(ts: pa.Array) -> Callable[[pa.Array], pa.Array]:
+    """Format zoned timestamps as local ``YYYY-MM-DD HH:MM``, for the flagged rows only."""
+    def shown(mask: pa.Array) -> pa.Array:
+        return pc.strftime(pc.local_timestamp(ts.filter(mask)), format="%Y-%m-%d %H:%M")
+    return shown
 
 
 def _ms(ts: pa.Array) -> pa.Array:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -69,12 +71,16 @@ class IssueCollector:
 
     # -- adding -------------------------------------------------------------
     def add(self, rule_id: str, field: str | None, mask: pa.Array, *,
-            values: pa.Array | None = None, expected: str | tuple[str, str] = "",
-            personal: bool = False) -> int:
-        """Add one issue for every row where ``mask`` is true; return how many."""
+            values: pa.Array | Callable[[pa.Array], pa.Array] | None = None,
+            expected: str | tuple[str, str] = "", personal: bool = False) -> int:
+        """Add one issue for every row where ``mask`` is true; return how many.
+
+        ``values`` is the column to show (full length), or a function that gets
+        the mask and returns the values of the flagged rows only (for costly
+        formatting, done just for the rows reported).
+        """
         rule = self.rules[rule_id]
         mask = _arr(pc.fill_null(_arr(mask), False))
-        values = _arr(values) if values is not None else None
         k = pc.sum(mask).as_py() or 0
         if k == 0:
             return 0
@@ -85,7 +91,7 @@ class IssueCollector:
         elif personal:
             vals = const(MASKED, k)
         else:
-            vals = values.filter(mask)
+            vals = _arr(values(mask)) if callable(values) else _arr(values).filter(mask)
             if not pa.types.is_string(vals.type):
                 vals = pc.cast(vals, pa.string())
             vals = pc.utf8_slice_codeunits(vals, 0, MAX_VALUE_CHARS)

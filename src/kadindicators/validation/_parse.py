@@ -194,25 +194,32 @@ def _ms_array(ms: np.ndarray, ok: np.ndarray, type_: pa.DataType) -> pa.Array:
     return ints.cast(type_)
 
 
-def parse_timestamp(col: pa.Array, present: pa.Array) -> tuple[pa.Array, np.ndarray, list[Note]]:
-    """Parse strings into ``timestamp[ms, tz=Europe/Oslo]``; see the schema's time rules."""
-    inst = _parse_instants(present)
+def _localise(ms: np.ndarray, ok: np.ndarray, zoned: np.ndarray, present: pa.Array,
+              ) -> tuple[pa.Array, list[Note]]:
+    """Local wall-clock ms (or UTC ms where ``zoned``) to Europe/Oslo instants, noting DST gaps/folds."""
     notes: list[Note] = []
-    naive = _ms_array(inst.ms, inst.ok & ~inst.zoned, pa.timestamp("ms"))
+    naive = _ms_array(ms, ok & ~zoned, pa.timestamp("ms"))
     early = pc.assume_timezone(naive, timezone=TIMEZONE, ambiguous="earliest", nonexistent="earliest")
     late = pc.assume_timezone(naive, timezone=TIMEZONE, ambiguous="latest", nonexistent="latest")
     e = pc.fill_null(pc.cast(early, pa.int64()), 0).to_numpy(zero_copy_only=False)
     la = pc.fill_null(pc.cast(late, pa.int64()), 0).to_numpy(zero_copy_only=False)
-    local_ok = inst.ok & ~inst.zoned
+    local_ok = ok & ~zoned
     differs = local_ok & (e != la)
     ambiguous = differs & (la - e >= 30 * 60 * 1000)
     nonexistent = differs & ~ambiguous
-    utc = np.where(inst.zoned, inst.ms, np.where(nonexistent, la, e))
-    values = _ms_array(utc, inst.ok, pa.timestamp("ms", tz=TIMEZONE))
+    utc = np.where(zoned, ms, np.where(nonexistent, la, e))
+    values = _ms_array(utc, ok, pa.timestamp("ms", tz=TIMEZONE))
     if ambiguous.any():
         notes.append(Note(rule="timestamp-dst-ambiguous", mask=pa.array(ambiguous), values=present))
     if nonexistent.any():
         notes.append(Note(rule="timestamp-dst-nonexistent", mask=pa.array(nonexistent), values=present))
+    return values, notes
+
+
+def parse_timestamp(col: pa.Array, present: pa.Array) -> tuple[pa.Array, np.ndarray, list[Note]]:
+    """Parse strings into ``timestamp[ms, tz=Europe/Oslo]``; see the schema's time rules."""
+    inst = _parse_instants(present)
+    values, notes = _localise(inst.ms, inst.ok, inst.zoned, present)
     if inst.serial.any():
         notes.append(Note(rule="excel-serial-date", mask=pa.array(inst.serial), values=present,
                           expected="1899-12-30 + n"))
@@ -310,23 +317,28 @@ def parse_column(col: pa.Array | pa.ChunkedArray, field: FieldSpec,
     target = arrow_type(field)
     n = len(col)
     # Already the right type (Parquet, data frames): keep, after normalising time zones.
+    no_raw = pa.nulls(n, pa.string())  # typed input never needs its text form
     if field.type == "timestamp" and pa.types.is_timestamp(col.type):
-        vals = col if col.type.tz else pc.assume_timezone(col, timezone=TIMEZONE,
-                                                          ambiguous="earliest", nonexistent="latest")
-        vals = pc.cast(vals, pa.timestamp(col.type.unit, tz=TIMEZONE))
-        vals = pc.cast(vals, target, safe=False)
         missing = pc.is_null(col)
-        return Parsed(values=vals, invalid=pa.array(np.zeros(n, bool)), missing=missing,
-                      raw=as_strings(col))
+        if col.type.tz:
+            vals = pc.cast(pc.cast(col, pa.timestamp(col.type.unit, tz=TIMEZONE)), target, safe=False)
+            return Parsed(values=vals, invalid=pa.array(np.zeros(n, bool)), missing=missing, raw=no_raw)
+        # naive times are local wall-clock times: same DST rules as text input
+        ms = pc.fill_null(pc.cast(pc.cast(col, pa.timestamp("ms"), safe=False), pa.int64()), 0)
+        ok = ~missing.to_numpy(zero_copy_only=False)
+        shown = pc.strftime(col, format="%Y-%m-%dT%H:%M") if pc.any(pc.is_valid(col)).as_py() else no_raw
+        vals, notes = _localise(ms.to_numpy(zero_copy_only=False), ok, np.zeros(n, bool), shown)
+        return Parsed(values=vals, invalid=pa.array(np.zeros(n, bool)), missing=missing, raw=no_raw,
+                      notes=tuple(notes))
     if field.type == "date" and (pa.types.is_date(col.type) or pa.types.is_timestamp(col.type)):
         if pa.types.is_timestamp(col.type) and col.type.tz:
             col = pc.local_timestamp(pc.cast(col, pa.timestamp(col.type.unit, tz=TIMEZONE)))
         vals = pc.cast(col, pa.date32())
         return Parsed(values=vals, invalid=pa.array(np.zeros(n, bool)), missing=pc.is_null(col),
-                      raw=as_strings(col))
+                      raw=no_raw)
     if field.type == "boolean" and pa.types.is_boolean(col.type):
         return Parsed(values=col, invalid=pa.array(np.zeros(n, bool)), missing=pc.is_null(col),
-                      raw=as_strings(col))
+                      raw=no_raw)
     if field.type == "code_list" and (pa.types.is_list(col.type) or pa.types.is_large_list(col.type)):
         col = pc.binary_join(pc.cast(col, pa.list_(pa.string())), "|")
     present, missing = _clean(col)
