@@ -74,3 +74,37 @@ def load(path: Path) -> Any:
         raise SpecError(f"{path}: YAML file larger than {MAX_BYTES} bytes",
                         f"{path}: YAML-filen er større enn {MAX_BYTES} byte")
     return loads(path.read_text(encoding="utf-8"), source=str(path))
+
+
+def load_with_lines(path: Path) -> tuple[Any, dict[tuple[str, ...], int]]:
+    """Parse a YAML file safely and return the data and the line of every key path.
+
+    The path of a value is the tuple of mapping keys and list indexes (as
+    strings) leading to it; lines are 1-based. Used to locate lint messages.
+    """
+    text = path.read_text(encoding="utf-8")
+    data = loads(text, source=str(path))
+    lines: dict[tuple[str, ...], int] = {}
+    loader = _LimitedLoader(text)
+    try:
+        node = loader.get_single_node()
+    except yaml.YAMLError:  # pragma: no cover - loads() above already raised
+        return data, lines
+    finally:
+        loader.dispose()
+
+    def walk(n: Any, prefix: tuple[str, ...]) -> None:
+        lines[prefix] = n.start_mark.line + 1
+        if isinstance(n, yaml.MappingNode):
+            for k, v in n.value:
+                key = prefix + (str(k.value),)
+                lines[key] = k.start_mark.line + 1
+                walk(v, key)
+                lines[key] = k.start_mark.line + 1
+        elif isinstance(n, yaml.SequenceNode):
+            for i, v in enumerate(n.value):
+                walk(v, prefix + (str(i),))
+
+    if node is not None:
+        walk(node, ())
+    return data, lines
