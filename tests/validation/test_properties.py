@@ -74,7 +74,7 @@ def test_result_does_not_depend_on_row_order(t: pa.Table, rnd: object) -> None:
     rnd.shuffle(idx)  # type: ignore[attr-defined]
     units = st_kad.default_units()
     a = kad.validate(stays=t, units=units, as_of=AS_OF)
-    b = kad.validate(stays=t.take(idx), units=units, as_of=AS_OF)
+    b = kad.validate(stays=t.take(pa.array(idx, pa.int64())), units=units, as_of=AS_OF)
     key = [("stay_id", "ascending")]
     assert a.valid.sort_by(key).equals(b.valid.sort_by(key))
     sig = lambda r: sorted((x["stay_id"] or "", x["field"] or "", x["rule"])  # noqa: E731

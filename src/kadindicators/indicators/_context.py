@@ -191,7 +191,7 @@ class StayContext:
         age = _to_np(pc.fill_null(self.stays["age"], -1))
         idx = np.searchsorted(mins, age, side="right") - 1
         codes = pa.array([b.code for b in bands])
-        return pc.take(codes, pa.array(np.clip(idx, 0, None), mask=idx < 0))
+        return pc.take(codes, pa.array(np.clip(idx, 0, None), type=pa.int64(), mask=idx < 0))
 
     @functools.cached_property
     def host_municipality(self) -> pa.Array:

@@ -35,7 +35,7 @@ import pyarrow as pa
 from ..schema import TIMEZONE, arrow_schema
 from ..spec.loader import load_schema
 
-__all__ = ["default_units", "raw_stays", "stays"]
+__all__ = ["default_population", "default_units", "raw_stays", "stays"]
 
 _OSLO = ZoneInfo(TIMEZONE)
 DEFAULT_UNIT = "KAD-TEST-1"
@@ -56,12 +56,22 @@ def default_units() -> pa.Table:
     })
 
 
+def default_population(years: tuple[int, ...] = (2024, 2025)) -> pa.Table:
+    """A population table for the municipalities of :func:`default_units` (round numbers)."""
+    bands = [b.code for b in load_schema().age_bands]
+    rows = [{"municipality": m, "year": y, "sex": s, "age_band": b, "population": 1000 + 100 * k}
+            for m in DEFAULT_MUNICIPALITIES for y in years for s in ("1", "2")
+            for k, b in enumerate(bands)]
+    return pa.Table.from_pylist(rows, schema=arrow_schema("population"))
+
+
 def _codes(codelist: str) -> list[str]:
     return list(load_schema().codelists[codelist].values)
 
 
 @st.composite
-def _stay(draw: Any, i: int, start: dt.datetime, end: dt.datetime) -> dict[str, Any]:
+def _stay(draw: Any, i: int, start: dt.datetime, end: dt.datetime,
+          patients: int | None = None) -> dict[str, Any]:
     span = int((end - start).total_seconds() // 60)
     adm_utc = start + dt.timedelta(minutes=draw(st.integers(0, span)))
     admitted = adm_utc.astimezone(_OSLO)
@@ -76,7 +86,7 @@ def _stay(draw: Any, i: int, start: dt.datetime, end: dt.datetime) -> dict[str, 
         died = admitted.date() + dt.timedelta(days=draw(st.integers(0, 90)))
     return {
         "stay_id": f"S{i:05d}",
-        "patient_id": f"P{i:06d}",
+        "patient_id": f"P{i:06d}" if patients is None else f"P{draw(st.integers(0, patients - 1)):06d}",
         "unit_id": DEFAULT_UNIT,
         "municipality": draw(st.sampled_from(DEFAULT_MUNICIPALITIES + (None,))),
         "admitted_at": admitted,
@@ -96,17 +106,19 @@ def _stay(draw: Any, i: int, start: dt.datetime, end: dt.datetime) -> dict[str, 
 
 @st.composite
 def stays(draw: Any, *, min_rows: int = 0, max_rows: int = 20,
-          start: dt.date = dt.date(2024, 1, 1), end: dt.date = dt.date(2025, 12, 1)) -> pa.Table:
+          start: dt.date = dt.date(2024, 1, 1), end: dt.date = dt.date(2025, 12, 1),
+          patients: int | None = None) -> pa.Table:
     """Draw a stays table that validation accepts without errors.
 
-    Stays of one patient never overlap (each stay gets its own patient), all
-    stays are at :func:`default_units`'s unit, and admissions fall in
-    ``[start, end)``.
+    By default every stay has its own patient (so stays never overlap); with
+    ``patients=k`` patient ids are drawn from ``k`` patients, so a patient may
+    have several stays (overlaps are then possible: a warning, not an error).
+    All stays are at :func:`default_units`'s unit, admitted in ``[start, end)``.
     """
     n = draw(st.integers(min_rows, max_rows))
     t0 = dt.datetime.combine(start, dt.time(), tzinfo=dt.UTC)
     t1 = dt.datetime.combine(end, dt.time(), tzinfo=dt.UTC)
-    rows = [draw(_stay(i, t0, t1)) for i in range(n)]
+    rows = [draw(_stay(i, t0, t1, patients)) for i in range(n)]
     schema = arrow_schema("stays")
     if not rows:
         return schema.empty_table()

@@ -1,0 +1,74 @@
+"""Plain-Python, row-by-row implementations of the stay-based indicators (allowed here only).
+
+Written from the spec prose, independently of the library's vectorised code,
+to compare with on random small tables.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from typing import Any
+
+H = dt.timedelta(hours=1)
+D = dt.timedelta(days=1)
+
+
+def _label(d: dt.date, period: str) -> str:
+    if period == "year":
+        return str(d.year)
+    if period == "quarter":
+        return f"{d.year}-Q{(d.month - 1) // 3 + 1}"
+    return f"{d.year}-{d.month:02d}"
+
+
+def oracle(indicator: str, stays: list[dict[str, Any]], *, as_of: dt.datetime,
+           period: str) -> dict[tuple[str, str], tuple[float, float]]:
+    """(period, unit_id) -> (numerator, denominator) for one indicator."""
+    out: dict[tuple[str, str], list[float]] = defaultdict(lambda: [0.0, 0.0])
+    by_patient = defaultdict(list)
+    for s in stays:
+        by_patient[s["patient_id"]].append(s)
+    for s in stays:
+        adm, dis = s["admitted_at"], s["discharged_at"]
+        key = (_label(adm.date(), period), s["unit_id"])
+        done = dis is not None and dis <= as_of
+        los = (dis - adm) if done else None  # aware datetimes: elapsed time
+        num = den = 0.0
+        if indicator == "KAD-Q01":
+            den = float(done)
+            num = float(done and s["discharged_to"] == "hospital")
+        elif indicator == "KAD-Q01A":
+            den = float(done)
+            num = float(done and s["discharged_to"] == "hospital" and los <= 24 * H)
+        elif indicator == "KAD-U05":
+            den = float(done)
+            num = float(done and los > 72 * H)
+        elif indicator in ("KAD-U04", "KAD-U04M"):
+            den = float(done)
+            num = los / D if done else 0.0
+        elif indicator == "KAD-Q05":
+            known = s["examined_before_admission"] is not None
+            den = float(known)
+            num = float(known and s["examined_before_admission"])
+        elif indicator == "KAD-Q04":
+            limit = adm.date() + dt.timedelta(days=30)
+            followed = limit <= as_of.date()
+            died = (s["died_at"] is not None and s["died_at"] <= limit) or (
+                done and s["discharged_to"] == "died" and dis.date() <= limit)
+            den = float(followed)
+            num = float(followed and died)
+        elif indicator == "KAD-Q02":
+            index = (done and s["discharged_to"] not in ("died", "hospital")
+                     and dis + 30 * D <= as_of)
+            den = float(index)
+            if index:
+                num = float(any(dis < o["admitted_at"] <= dis + 30 * D for o in by_patient[s["patient_id"]]))
+        else:
+            raise KeyError(indicator)
+        out[key][0] += num
+        out[key][1] += den
+    return {k: (v[0], v[1]) for k, v in out.items()}
+
+
+ORACLE_IDS = ("KAD-Q01", "KAD-Q01A", "KAD-Q02", "KAD-Q04", "KAD-Q05", "KAD-U04", "KAD-U04M", "KAD-U05")
