@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
 from .errors import DataValidationError, InputError, KadError, SchemaVersionError, SpecError
-from .indicators import catalogue, compute, get_indicator
+from .indicators import catalogue, compute, compute_partials, get_indicator, merge, result_metadata
 from .io import read_table
 from .schema import arrow_schema
 from .validation import validate
@@ -38,7 +38,10 @@ __all__ = [
     "arrow_schema",
     "catalogue",
     "compute",
+    "compute_partials",
     "get_indicator",
+    "merge",
+    "result_metadata",
     "read_table",
     "synth",
     "testing",

@@ -29,6 +29,13 @@ def oracle(indicator: str, stays: list[dict[str, Any]], *, as_of: dt.datetime,
     by_patient = defaultdict(list)
     for s in stays:
         by_patient[s["patient_id"]].append(s)
+    death: dict[str, dt.date] = {}  # the patient's date of death, from any of their stays
+    for s in stays:
+        days = [s["died_at"]] if s["died_at"] is not None else []
+        if s["discharged_at"] is not None and s["discharged_at"] <= as_of and s["discharged_to"] == "died":
+            days.append(s["discharged_at"].astimezone(as_of.tzinfo).date())
+        for d in days:
+            death[s["patient_id"]] = min(d, death.get(s["patient_id"], d))
     for s in stays:
         adm, dis = s["admitted_at"], s["discharged_at"]
         key = (_label(adm.date(), period), s["unit_id"])
@@ -54,8 +61,8 @@ def oracle(indicator: str, stays: list[dict[str, Any]], *, as_of: dt.datetime,
         elif indicator == "KAD-Q04":
             limit = adm.date() + dt.timedelta(days=30)
             followed = limit <= as_of.date()
-            died = (s["died_at"] is not None and s["died_at"] <= limit) or (
-                done and s["discharged_to"] == "died" and dis.date() <= limit)
+            d = death.get(s["patient_id"])
+            died = d is not None and adm.date() <= d <= limit
             den = float(followed)
             num = float(followed and died)
         elif indicator == "KAD-Q02":

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import hashlib
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -23,11 +24,20 @@ from ..schema import TIMEZONE, arrow_schema
 from ..spec.indicators import IndicatorSpec, load_indicators
 from ..spec.loader import load_schema
 from . import quality, utilisation  # noqa: F401  (registers the implementations)
-from ._context import PERIODS, StayContext, _oslo
-from ._engine import fingerprint, finish, metadata, result_schema
+from ._context import PERIODS, StayContext, _oslo, periods_from_labels
+from ._engine import (
+    finalise,
+    fingerprint,
+    merge_partials,
+    metadata,
+    partial,
+    partial_schema,
+    result_schema,
+)
 from ._registry import REGISTRY, RegistryError
 
-__all__ = ["REGISTRY", "RegistryError", "UnknownIndicatorError", "catalogue", "compute", "get_indicator"]
+__all__ = ["REGISTRY", "RegistryError", "UnknownIndicatorError", "catalogue", "compute", "compute_partials",
+           "get_indicator", "merge", "result_metadata"]
 
 
 class UnknownIndicatorError(KadError, KeyError):
@@ -109,6 +119,66 @@ def _as_of(value: dt.datetime | dt.date | str | None, stays: pa.Table) -> dt.dat
     return dt.datetime.combine(value, dt.time(), tzinfo=_oslo())
 
 
+def _run(*, stays: Any, units: Any, population: Any, indicators: Sequence[str] | None,
+         by: Sequence[str], period: str, strata: Sequence[str],
+         as_of: dt.datetime | dt.date | str | None, reference_denominators: bool = True,
+         ) -> tuple[list[tuple[IndicatorSpec, pa.Table]], StayContext, dict[str, Any]]:
+    """Validate/coerce inputs, run every indicator function, and sum its contributions."""
+    if period not in PERIODS:
+        raise ValueError(f"period must be one of {PERIODS}, got {period!r}")
+    by_t = tuple(b for b in by if b != "region")
+    strata_t = tuple(strata)
+    schema_version = load_schema().version
+    stays_t, rej_s = _typed(stays, "stays", schema_version)
+    units_t, rej_u = _typed(units, "units", schema_version)
+    pop_t, rej_p = _typed(population, "population", schema_version)
+    if stays_t is None:
+        raise ValueError("stays are required")
+    when = _as_of(as_of, stays_t)
+    explicit = indicators is not None
+    ids = list(indicators) if indicators is not None else [s.id for s in catalogue(status="adopted")]
+    ctx = StayContext(stays=stays_t, units=units_t, population=pop_t, as_of=when, period=period,
+                      by=by_t, strata=strata_t)
+    out: list[tuple[IndicatorSpec, pa.Table]] = []
+    excluded: dict[str, dict[str, int]] = {}
+    skipped: dict[str, str] = {}
+    for iid in ids:
+        spec = get_indicator(iid)
+        groups = set(spec.groupings) | {"region"}
+        bad = [b for b in by_t if b not in groups] + [s for s in strata_t if s not in spec.stratifications]
+        if bad:
+            if explicit:
+                raise ValueError(f"{iid} cannot be grouped or stratified by {bad}; allowed: "
+                                 f"by {spec.groupings}, strata {spec.stratifications}")
+            skipped[iid] = f"does not support {bad}"
+            continue
+        if iid not in REGISTRY:
+            raise RegistryError(f"{iid} has no registered implementation",
+                                f"{iid} har ingen registrert implementasjon")
+        version, fn = REGISTRY[iid]
+        if version != spec.version:
+            raise RegistryError(f"{iid}: implementation {version} does not match spec {spec.version}",
+                                f"{iid}: implementasjon {version} stemmer ikke med spesifikasjon {spec.version}")
+        contrib = fn(ctx)
+        out.append((spec, partial(spec, contrib, ctx.dims, reference_denominators=reference_denominators)))
+        excluded[iid] = {k: int(pc.sum(v).as_py() or 0) for k, v in contrib.excluded.items()}
+    info = {
+        "schema_version": schema_version, "as_of": when, "excluded": excluded, "skipped": skipped,
+        "fingerprint": fingerprint(stays_t, units_t, pop_t),
+        "extra": {"rows_rejected": {"stays": rej_s, "units": rej_u, "population": rej_p},
+                  "skipped": skipped, "by": list(by_t), "strata": list(strata_t), "period": period,
+                  "timezone": TIMEZONE},
+    }
+    return out, ctx, info
+
+
+def _check_stats(suppression: int, confidence: float) -> None:
+    if not 0 < confidence < 1:
+        raise ValueError("confidence must be between 0 and 1")
+    if suppression < 1:
+        raise ValueError("suppression must be at least 1 (1 disables suppression)")
+
+
 def compute(
     *,
     stays: Any,
@@ -153,7 +223,8 @@ def compute(
         ``period_end``, the ``by`` and ``strata`` columns, ``numerator``,
         ``denominator``, ``value``, ``ci_lower``, ``ci_upper``, ``suppressed``,
         ``status`` (``ok``, ``suppressed``, ``not_applicable``) and ``reason``
-        (``low_n``, ``no_data``); provenance in the schema metadata.
+        (``low_n``, ``no_data``); provenance in the schema metadata
+        (see :func:`result_metadata`).
 
     Examples
     --------
@@ -167,59 +238,137 @@ def compute(
 
     .. versionadded:: 0.1.0
     """
-    if period not in PERIODS:
-        raise ValueError(f"period must be one of {PERIODS}, got {period!r}")
-    if not 0 < confidence < 1:
-        raise ValueError("confidence must be between 0 and 1")
-    if suppression < 1:
-        raise ValueError("suppression must be at least 1 (1 disables suppression)")
-    by_t = tuple(b for b in by if b != "region")
-    strata_t = tuple(strata)
-    schema_version = load_schema().version
-    stays_t, rej_s = _typed(stays, "stays", schema_version)
-    units_t, rej_u = _typed(units, "units", schema_version)
-    pop_t, rej_p = _typed(population, "population", schema_version)
-    assert stays_t is not None
-    when = _as_of(as_of, stays_t)
-    explicit = indicators is not None
-    ids = list(indicators) if indicators is not None else [s.id for s in catalogue(status="adopted")]
-    ctx = StayContext(stays=stays_t, units=units_t, population=pop_t, as_of=when, period=period,
-                      by=by_t, strata=strata_t)
-    results, used, excluded, skipped = [], {}, {}, {}
-    for iid in ids:
+    _check_stats(suppression, confidence)
+    parts, ctx, info = _run(stays=stays, units=units, population=population, indicators=indicators,
+                            by=by, period=period, strata=strata, as_of=as_of)
+    periods = ctx.period_table()
+    results = [finalise(spec, part, periods, ctx.dims, suppression=suppression, confidence=confidence)
+               for spec, part in parts]
+    table = pa.concat_tables(results) if results else result_schema(list(ctx.dims)).empty_table()
+    meta = metadata(specs={s.id: s for s, _ in parts}, schema_version=info["schema_version"],
+                    fp=info["fingerprint"], as_of=info["as_of"], excluded=info["excluded"],
+                    extra={**info["extra"], "suppression": suppression, "confidence": confidence})
+    return table.replace_schema_metadata(meta)
+
+
+def compute_partials(
+    *,
+    stays: Any,
+    units: Any = None,
+    population: Any = None,
+    indicators: Sequence[str] | None = None,
+    by: Sequence[str] = ("unit_id",),
+    period: str = "year",
+    strata: Sequence[str] = (),
+    as_of: dt.datetime | dt.date | str,
+    reference_denominators: bool = True,
+) -> pa.Table:
+    """Additive partial results for one partition of the stays, to combine with :func:`merge`.
+
+    Partition the stays so that each patient's stays stay together (e.g. by a
+    hash of ``patient_id``), call this on every partition with the same
+    ``as_of``, ``by``, ``period`` and ``strata``, and :func:`merge` the results.
+    Give ``units`` to every partition (stays need their unit) but let only one
+    partition add the denominators that come from ``units`` and ``population``
+    (``reference_denominators=True`` there, ``False`` elsewhere).
+
+    Examples
+    --------
+    >>> import kadindicators as kad, datetime as dt
+    >>> r = kad.synth.generate(years=(2024,), seed=1, scale=0.1)
+    >>> last = pc.utf8_slice_codeunits(r.stays["patient_id"], -1)  # partition by patient
+    >>> even = pc.is_in(last, value_set=pa.array(list("02468ace")))
+    >>> a = kad.compute_partials(stays=r.stays.filter(even), units=r.units, as_of=dt.date(2025, 1, 1),
+    ...                          indicators=["KAD-Q01"])
+    >>> b = kad.compute_partials(stays=r.stays.filter(pc.invert(even)), units=r.units,
+    ...                          as_of=dt.date(2025, 1, 1), indicators=["KAD-Q01"])
+    >>> whole = kad.compute(stays=r.stays, units=r.units, as_of=dt.date(2025, 1, 1), indicators=["KAD-Q01"])
+    >>> kad.merge([a, b]).equals(whole)
+    True
+
+    .. versionadded:: 0.1.0
+    """
+    parts, ctx, info = _run(stays=stays, units=units, population=population, indicators=indicators,
+                            by=by, period=period, strata=strata, as_of=as_of,
+                            reference_denominators=reference_denominators)
+    schema = partial_schema(list(ctx.dims))
+    table = pa.concat_tables([p for _, p in parts]) if parts else schema.empty_table()
+    meta = metadata(specs={s.id: s for s, _ in parts}, schema_version=info["schema_version"],
+                    fp=info["fingerprint"], as_of=info["as_of"], excluded=info["excluded"],
+                    extra={**info["extra"], "partial": True})
+    return table.replace_schema_metadata(meta)
+
+
+def merge(partials: Sequence[pa.Table], *, suppression: int = 5, confidence: float = 0.95) -> pa.Table:
+    """Combine :func:`compute_partials` results of disjoint partitions into final results.
+
+    The partials must agree on ``as_of``, ``by``, ``strata``, ``period`` and the
+    indicator versions; the result is the same as :func:`compute` on all the data.
+
+    Examples
+    --------
+    >>> import kadindicators as kad, datetime as dt
+    >>> r = kad.synth.generate(years=(2024,), seed=2, scale=0.1)
+    >>> parts = [kad.compute_partials(stays=r.stays.slice(0, 100), units=r.units, as_of=dt.date(2025, 1, 1),
+    ...                               indicators=["KAD-U04M"])]
+    >>> kad.merge(parts)["indicator_id"][0].as_py()
+    'KAD-U04M'
+
+    .. versionadded:: 0.1.0
+    """
+    _check_stats(suppression, confidence)
+    if not partials:
+        raise ValueError("merge needs at least one partial result")
+    metas = [result_metadata(p) for p in partials]
+    for key in ("as_of", "by", "strata", "period", "indicator_versions", "schema_version"):
+        values = {json.dumps(m.get(key), sort_keys=True) for m in metas}
+        if len(values) > 1:
+            raise ValueError(f"partials disagree on {key}: {sorted(values)}")
+    first = metas[0]
+    dims = [*first["by"], *first["strata"]]
+    merged = merge_partials(partials, dims)
+    periods = periods_from_labels(sorted(set(merged["period"].to_pylist())))
+    results = []
+    specs = {}
+    for iid in first["indicator_versions"]:
         spec = get_indicator(iid)
-        groups = set(spec.groupings) | {"region"}
-        bad = [b for b in by_t if b not in groups] + [s for s in strata_t if s not in spec.stratifications]
-        if bad:
-            if explicit:
-                raise ValueError(f"{iid} cannot be grouped or stratified by {bad}; allowed: "
-                                 f"by {spec.groupings}, strata {spec.stratifications}")
-            skipped[iid] = f"does not support {bad}"
-            continue
-        if iid not in REGISTRY:
-            raise RegistryError(f"{iid} has no registered implementation",
-                                f"{iid} har ingen registrert implementasjon")
-        version, fn = REGISTRY[iid]
-        if version != spec.version:
-            raise RegistryError(f"{iid}: implementation {version} does not match spec {spec.version}",
-                                f"{iid}: implementasjon {version} stemmer ikke med spesifikasjon {spec.version}")
-        contrib = fn(ctx)
-        results.append(finish(spec, contrib, ctx, suppression=suppression, confidence=confidence))
-        used[iid] = spec
-        excluded[iid] = {k: int(pc.sum(v).as_py() or 0) for k, v in contrib.excluded.items()}
-    schema = result_schema(list(ctx.dims))
-    table = pa.concat_tables(results) if results else schema.empty_table()
-    meta = metadata(specs=used, schema_version=schema_version,
-                    fp=fingerprint(stays_t, units_t, pop_t), as_of=when, excluded=excluded,
-                    extra={"rows_rejected": {"stays": rej_s, "units": rej_u, "population": rej_p},
-                           "skipped": skipped, "by": list(by_t), "strata": list(strata_t),
-                           "period": period, "suppression": suppression, "confidence": confidence,
-                           "timezone": TIMEZONE})
+        specs[iid] = spec
+        part = merged.filter(pc.equal(merged["indicator_id"], iid))
+        results.append(finalise(spec, part, periods, dims, suppression=suppression, confidence=confidence))
+    excluded: dict[str, dict[str, int]] = {}
+    for m in metas:
+        for iid, reasons in m["excluded_by_reason"].items():
+            for reason, n in reasons.items():
+                excluded.setdefault(iid, {}).setdefault(reason, 0)
+                excluded[iid][reason] += n
+    table = pa.concat_tables(results) if results else result_schema(dims).empty_table()
+    fp = hashlib.sha256("".join(sorted(m["input_fingerprint"] for m in metas)).encode()).hexdigest()
+    extra = {k: first[k] for k in ("by", "strata", "period", "timezone")}
+    rejected: dict[str, int] = {}
+    for m in metas:
+        for k, v in m.get("rows_rejected", {}).items():
+            rejected[k] = rejected.get(k, 0) + v
+    meta = metadata(specs=specs, schema_version=first["schema_version"], fp=fp,
+                    as_of=dt.datetime.fromisoformat(first["as_of"]), excluded=excluded,
+                    extra={**extra, "rows_rejected": rejected, "skipped": first.get("skipped", {}),
+                           "suppression": suppression, "confidence": confidence,
+                           "partitions": len(partials)})
     return table.replace_schema_metadata(meta)
 
 
 def result_metadata(table: pa.Table) -> dict[str, Any]:
-    """Decode the provenance metadata of a result table into Python values."""
+    """Decode the provenance metadata of a result table into Python values.
+
+    Examples
+    --------
+    >>> import kadindicators as kad
+    >>> r = kad.synth.generate(years=(2024,), seed=1, scale=0.05)
+    >>> meta = kad.result_metadata(kad.compute(stays=r.stays, units=r.units, indicators=["KAD-Q01"]))
+    >>> meta["schema_version"], sorted(meta["excluded_by_reason"]["KAD-Q01"])
+    ('1.0.0', ['not-completed'])
+
+    .. versionadded:: 0.1.0
+    """
     out: dict[str, Any] = {}
     for k, v in (table.schema.metadata or {}).items():
         key = k.decode().removeprefix("kadindicators.")

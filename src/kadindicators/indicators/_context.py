@@ -40,6 +40,11 @@ class Contributions:
 
     rows: pa.Table
     excluded: Mapping[str, pa.Array] = attrs.field(factory=dict)
+    # Integer numerators/denominators (e.g. milliseconds) are summed exactly and
+    # then multiplied by these scales, so results do not depend on row order.
+    numerator_scale: float = 1.0
+    denominator_scale: float = 1.0
+    sumsq_scale: float = 1.0
     numerator_mask: pa.Array | None = None
     denominator_mask: pa.Array | None = None
 
@@ -195,8 +200,21 @@ class StayContext:
 
     @functools.cached_property
     def host_municipality(self) -> pa.Array:
+        """Host municipality of the unit row valid on the admission date (else the latest row)."""
         if self.units is None or self.units.num_rows == 0:
             return pa.nulls(self.n, pa.string())
+        far = dt.date(9999, 1, 1)
+        units = self.units.select(["unit_id", "valid_from", "valid_to", "host_municipality"])
+        units = units.set_column(2, "valid_to", pc.fill_null(units["valid_to"], pa.scalar(far, pa.date32())))
+        probe = pa.table({"unit_id": self.stays["unit_id"], "d": self.admitted_date,
+                          "i": pa.array(np.arange(self.n))})
+        j = probe.join(units, keys="unit_id", join_type="inner")
+        j = j.filter(pc.and_(pc.greater_equal(j["d"], j["valid_from"]), pc.less(j["d"], j["valid_to"])))
+        out = np.full(self.n, -1, dtype=np.int64)
+        hosts = j["host_municipality"].combine_chunks()
+        out[_to_np(j["i"]).astype(np.int64)] = np.arange(j.num_rows)
+        at_admission = pc.take(hosts, pa.array(np.where(out >= 0, out, 0), type=pa.int64(), mask=out < 0)) \
+            if j.num_rows else pa.nulls(self.n, pa.string())
         latest = self.units.sort_by([("unit_id", "ascending"), ("valid_from", "descending")])
         uid = latest["unit_id"].combine_chunks()
         first = np.ones(len(uid), dtype=bool)
@@ -204,7 +222,8 @@ class StayContext:
             first[1:] = ~_to_np(pc.equal(uid.slice(1), uid.slice(0, len(uid) - 1)))
         lookup = latest.filter(pa.array(first))
         idx = pc.index_in(self.stays["unit_id"], value_set=lookup["unit_id"].combine_chunks())
-        return pc.take(lookup["host_municipality"].combine_chunks(), idx)
+        fallback = pc.take(lookup["host_municipality"].combine_chunks(), idx)
+        return pc.coalesce(at_admission, fallback)
 
     def stay_column(self, name: str) -> pa.Array:
         """A dimension column for the stays (derived columns included)."""
@@ -219,21 +238,22 @@ class StayContext:
     def per_stay(self, *, denominator: np.ndarray | pa.Array, numerator: np.ndarray | pa.Array,
                  excluded: Mapping[str, np.ndarray | pa.Array] | None = None,
                  sumsq: np.ndarray | None = None, value: np.ndarray | None = None,
-                 period: pa.Array | None = None, keep: np.ndarray | None = None) -> Contributions:
+                 period: pa.Array | None = None, keep: np.ndarray | None = None,
+                 numerator_scale: float = 1.0, sumsq_scale: float = 1.0) -> Contributions:
         """Contributions of one row per stay, attributed by admission date.
 
         ``keep`` limits the rows to stays that belong to the indicator's
         population at all (default: every stay); the others contribute nothing.
         """
-        den = _as_float(denominator)
-        num = _as_float(numerator)
+        den = _as_number(denominator)
+        num = _as_number(numerator)
         cols: dict[str, pa.Array] = {"period": period if period is not None else self.admission_period}
         for d in self.dims:
             cols[d] = self.stay_column(d)
         cols["numerator"] = pa.array(num)
         cols["denominator"] = pa.array(den)
         if sumsq is not None:
-            cols["sumsq"] = pa.array(np.asarray(sumsq, dtype=np.float64))
+            cols["sumsq"] = pa.array(np.asarray(sumsq))
         if value is not None:
             cols["value"] = pa.array(np.asarray(value, dtype=np.float64), mask=den == 0)
         cols["row"] = pa.array(np.arange(self.n, dtype=np.int64))
@@ -241,7 +261,8 @@ class StayContext:
         if keep is not None:
             table = table.filter(pa.array(keep))
         excl = {k: pa.array(_as_bool(v)) for k, v in (excluded or {}).items()}
-        return Contributions(rows=table, excluded=excl,
+        return Contributions(rows=table, excluded=excl, numerator_scale=numerator_scale,
+                             sumsq_scale=sumsq_scale,
                              numerator_mask=pa.array(num > 0), denominator_mask=pa.array(den > 0))
 
 
@@ -249,6 +270,18 @@ def _as_float(x: np.ndarray | pa.Array) -> np.ndarray:
     if isinstance(x, pa.Array | pa.ChunkedArray):
         x = _to_np(pc.fill_null(pc.cast(x, pa.float64()), 0.0))
     return np.asarray(x, dtype=np.float64)
+
+
+def _as_number(x: np.ndarray | pa.Array) -> np.ndarray:
+    """Integers stay integers (summed exactly); booleans count as 0/1; the rest is float64."""
+    if isinstance(x, pa.Array | pa.ChunkedArray):
+        x = _to_np(pc.fill_null(x, 0))
+    arr = np.asarray(x)
+    if arr.dtype == bool:
+        return arr.astype(np.int64)
+    if np.issubdtype(arr.dtype, np.integer):
+        return arr.astype(np.int64)
+    return arr.astype(np.float64)
 
 
 def _as_bool(x: np.ndarray | pa.Array) -> np.ndarray:
@@ -262,3 +295,22 @@ def _oslo() -> dt.tzinfo:
     from zoneinfo import ZoneInfo
 
     return ZoneInfo(TIMEZONE)
+
+
+def periods_from_labels(labels: Sequence[str]) -> pa.Table:
+    """Period table (label, start, end) for labels like ``2024``, ``2024-Q1``, ``2024-03``."""
+    starts, ends = [], []
+    for label in labels:
+        if "-Q" in label:
+            y, q = label.split("-Q")
+            d, kind = dt.date(int(y), 3 * (int(q) - 1) + 1, 1), "quarter"
+        elif "-" in label:
+            y, m = label.split("-")
+            d, kind = dt.date(int(y), int(m), 1), "month"
+        else:
+            d, kind = dt.date(int(label), 1, 1), "year"
+        starts.append(d)
+        ends.append(next_period(d, kind))
+    return pa.table({"period": pa.array(list(labels), pa.string()),
+                     "period_start": pa.array(starts, pa.date32()),
+                     "period_end": pa.array(ends, pa.date32())})

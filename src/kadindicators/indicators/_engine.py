@@ -32,28 +32,96 @@ def result_schema(dims: Sequence[str]) -> pa.Schema:
     )
 
 
-def _aggregate(contrib: Contributions, dims: Sequence[str]) -> pa.Table:
+PARTIAL_FIELDS = [("numerator", pa.float64()), ("denominator", pa.float64()), ("sumsq", pa.float64()),
+                  ("values", pa.list_(pa.float64()))]
+
+
+def partial_schema(dims: Sequence[str]) -> pa.Schema:
+    """The columns of a partial (additive) result: sums per indicator × period × group × stratum."""
+    return pa.schema([("indicator_id", pa.string()), ("indicator_version", pa.string()),
+                      ("period", pa.string())] + [(d, pa.string()) for d in dims] + PARTIAL_FIELDS)
+
+
+def partial(spec: IndicatorSpec, contrib: Contributions, dims: Sequence[str], *,
+            reference_denominators: bool = True) -> pa.Table:
+    """Sum one indicator's contributions per cell (additive over partitions of the stays).
+
+    ``reference_denominators=False`` leaves out contributions that do not come
+    from stays (population and unit denominators), for every partition but one.
+    """
     rows = contrib.rows
+    if not reference_denominators and "row" in rows.column_names:
+        rows = rows.filter(pc.is_valid(rows["row"]))
     keys = ["period", *dims]
     aggs: list[tuple[str, str]] = [("numerator", "sum"), ("denominator", "sum")]
     if "sumsq" in rows.column_names:
         aggs.append(("sumsq", "sum"))
+    if "value" in rows.column_names:
+        aggs.append(("value", "list"))
     g = rows.group_by(keys, use_threads=False).aggregate(aggs)
-    return g.rename_columns([c.replace("_sum", "") for c in g.column_names])
+    g = g.rename_columns([c.removesuffix("_sum").replace("value_list", "values") for c in g.column_names])
+    for col, scale in (("numerator", contrib.numerator_scale), ("denominator", contrib.denominator_scale),
+                       ("sumsq", contrib.sumsq_scale)):
+        if col in g.column_names:  # exact integer sums, scaled once per cell
+            scaled = pc.multiply(pc.cast(g[col], pa.float64()), scale)
+            g = g.set_column(g.schema.get_field_index(col), col, scaled)
+    n = g.num_rows
+    cols: dict[str, Any] = {"indicator_id": pa.array([spec.id] * n, pa.string()),
+                            "indicator_version": pa.array([spec.version] * n, pa.string()),
+                            "period": g["period"]}
+    for d in dims:
+        cols[d] = pc.cast(g[d], pa.string())
+    cols["numerator"] = g["numerator"]
+    cols["denominator"] = g["denominator"]
+    cols["sumsq"] = g["sumsq"] if "sumsq" in g.column_names else pa.nulls(n, pa.float64())
+    if "values" in g.column_names:
+        cols["values"] = pc.cast(g["values"], pa.list_(pa.float64()))
+    else:
+        cols["values"] = pa.nulls(n, pa.list_(pa.float64()))
+    return pa.table(cols, schema=partial_schema(dims))
 
 
-def _medians(contrib: Contributions, dims: Sequence[str], groups: pa.Table) -> np.ndarray:
-    """Exact median of ``value`` per group (same order as ``groups``)."""
-    keys = ["period", *dims]
-    rows = contrib.rows.filter(pc.is_valid(contrib.rows["value"]))
-    gi = groups.select(keys).append_column("__g", pa.array(np.arange(groups.num_rows)))
-    j = rows.select([*keys, "value"]).join(gi, keys=keys, join_type="inner")
-    out = np.full(groups.num_rows, np.nan)
-    if j.num_rows == 0:
+def merge_partials(parts: Sequence[pa.Table], dims: Sequence[str]) -> pa.Table:
+    """Add partial results of disjoint partitions cell by cell (median items are pooled)."""
+    t = pa.concat_tables(parts)
+    keys = ["indicator_id", "indicator_version", "period", *dims]
+    g = t.group_by(keys, use_threads=False).aggregate(
+        [("numerator", "sum"), ("denominator", "sum"), ("sumsq", "sum")])
+    g = g.rename_columns([c.removesuffix("_sum") for c in g.column_names])
+    g = g.append_column("__g", pa.array(np.arange(g.num_rows), pa.int64()))
+    # pool the median items of each cell: flatten, find each item's cell, rebuild the lists
+    lists = t["values"].combine_chunks()
+    flat = pc.list_flatten(lists)
+    parents = pc.list_parent_indices(lists)
+    items = t.select(keys).take(parents).append_column("v", flat)
+    j = items.join(g.select([*keys, "__g"]), keys=keys, join_type="inner").sort_by("__g")
+    cell = _to_np(j["__g"]).astype(np.int64)
+    counts = np.bincount(cell, minlength=g.num_rows)
+    offsets = pa.array(np.r_[0, np.cumsum(counts)].astype(np.int32))
+    values = pa.ListArray.from_arrays(offsets, j["v"].combine_chunks())
+    has = pc.is_valid(lists)
+    any_lists = bool(pc.any(has).as_py()) if len(lists) else False
+    g = g.drop_columns(["__g"]).append_column(
+        "values", values if any_lists else pa.nulls(g.num_rows, pa.list_(pa.float64())))
+    return g.select(partial_schema(dims).names).cast(partial_schema(dims))
+
+
+def _medians(values: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """Exact median of each list (NaN for an empty or null list)."""
+    lists = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    n = len(lists)
+    out = np.full(n, np.nan)
+    if n == 0:
         return out
-    j = j.sort_by([("__g", "ascending"), ("value", "ascending")])
-    g = _to_np(j["__g"])
-    v = _to_np(j["value"])
+    lists = pc.fill_null(lists, pa.scalar([], pa.list_(pa.float64())))
+    flat_arr = pc.list_flatten(lists)
+    present = pc.is_valid(flat_arr)  # items of stays outside the denominator are null
+    flat = _to_np(flat_arr.filter(present)).astype(np.float64)
+    parents = _to_np(pc.list_parent_indices(lists).filter(present)).astype(np.int64)
+    if flat.size == 0:
+        return out
+    order = np.lexsort((flat, parents))
+    g, v = parents[order], flat[order]
     starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
     counts = np.diff(np.r_[starts, len(g)])
     lo = starts + (counts - 1) // 2
@@ -67,44 +135,41 @@ def _intervals(spec: IndicatorSpec, num: np.ndarray, den: np.ndarray, sumsq: np.
     from .. import stats
 
     method = spec.statistics.interval
+    nan = np.full(len(num), np.nan)
     with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(den > 0, num / np.where(den > 0, den, 1), np.nan)
         if spec.unit == "proportion":
-            value = np.where(den > 0, num / np.where(den > 0, den, 1), np.nan)
             if method == "clopper_pearson":
                 lo, hi = stats.clopper_pearson(num, den, confidence)
             elif method == "wilson":
                 lo, hi = stats.wilson(num, den, confidence)
             else:
-                lo = hi = np.full(len(num), np.nan)
-            return value, lo, hi
+                lo, hi = nan, nan
+            return ratio, lo, hi
         if spec.unit == "rate_per_1000":
             mult = spec.statistics.multiplier
             if method == "garwood":
                 return stats.rate_interval(num, den, multiplier=mult, confidence=confidence)
-            value = np.where(den > 0, num / np.where(den > 0, den, 1) * mult, np.nan)
-            return value, np.full(len(num), np.nan), np.full(len(num), np.nan)
-        if spec.unit == "mean":
-            if method == "t" and sumsq is not None:
-                return stats.mean_t(num, sumsq, den, confidence)
-            value = np.where(den > 0, num / np.where(den > 0, den, 1), np.nan)
-            return value, np.full(len(num), np.nan), np.full(len(num), np.nan)
-        value = np.where(den > 0, num / np.where(den > 0, den, 1), np.nan)
-        return value, np.full(len(num), np.nan), np.full(len(num), np.nan)
+            return ratio * mult, nan, nan
+        if spec.unit == "mean" and method == "t" and sumsq is not None:
+            return stats.mean_t(num, sumsq, den, confidence)
+        return ratio, nan, nan
 
 
-def finish(spec: IndicatorSpec, contrib: Contributions, ctx: StayContext, *, suppression: int,
-           confidence: float) -> pa.Table:
-    """Aggregate one indicator's contributions into its result rows."""
-    dims = list(ctx.dims)
-    g = _aggregate(contrib, dims)
-    # bounds of every period label (rows outside the window, if any, keep null bounds)
-    g = g.join(ctx.period_table(), keys="period", join_type="left outer")
+def finalise(spec: IndicatorSpec, part: pa.Table, periods: pa.Table, dims: Sequence[str], *,
+             suppression: int, confidence: float) -> pa.Table:
+    """Turn one indicator's partial sums into result rows: value, interval, suppression."""
+    dims = list(dims)
+    # medians first: list columns cannot pass through a join
+    median = _medians(part["values"]) if spec.unit == "median" else np.full(part.num_rows, np.nan)
+    g = part.drop_columns(["values"]).append_column("__median", pa.array(median, pa.float64()))
+    g = g.join(periods, keys="period", join_type="left outer")
     g = g.sort_by([("period", "ascending"), *[(d, "ascending") for d in dims]])
-    num = _to_np(g["numerator"]).astype(np.float64)
-    den = _to_np(g["denominator"]).astype(np.float64)
-    sumsq = _to_np(g["sumsq"]).astype(np.float64) if "sumsq" in g.column_names else None
+    num = _to_np(pc.fill_null(g["numerator"], 0.0)).astype(np.float64)
+    den = _to_np(pc.fill_null(g["denominator"], 0.0)).astype(np.float64)
+    sumsq = _to_np(pc.fill_null(g["sumsq"], 0.0)).astype(np.float64)
     if spec.unit == "median":
-        value = np.where(den > 0, _medians(contrib, dims, g), np.nan)
+        value = np.where(den > 0, _to_np(g["__median"]).astype(np.float64), np.nan)
         lo = hi = np.full(len(num), np.nan)
     else:
         value, lo, hi = _intervals(spec, num, den, sumsq, confidence)
@@ -122,13 +187,13 @@ def finish(spec: IndicatorSpec, contrib: Contributions, ctx: StayContext, *, sup
     hide = suppressed | no_data
     n = g.num_rows
     out: dict[str, Any] = {
-        "indicator_id": pa.array([spec.id] * n, pa.string()),
-        "indicator_version": pa.array([spec.version] * n, pa.string()),
+        "indicator_id": g["indicator_id"], "indicator_version": g["indicator_version"],
         "period": g["period"], "period_start": g["period_start"], "period_end": g["period_end"],
     }
     for d in dims:
-        out[d] = pc.cast(g[d], pa.string())
-    out["numerator"] = pa.array(num, mask=suppressed)
+        out[d] = g[d]
+    # a median has no numerator to show (its sum of days is only an internal part)
+    out["numerator"] = pa.array(num, mask=suppressed | (spec.unit == "median"))
     out["denominator"] = pa.array(den, mask=hide_den)
     out["value"] = pa.array(np.nan_to_num(value), mask=hide | np.isnan(value))
     out["ci_lower"] = pa.array(np.nan_to_num(lo), mask=hide | np.isnan(lo))
@@ -136,6 +201,7 @@ def finish(spec: IndicatorSpec, contrib: Contributions, ctx: StayContext, *, sup
     out["suppressed"] = pa.array(suppressed)
     out["status"] = pa.array(status.astype(object), pa.string())
     out["reason"] = pa.array(np.where(reason == "", None, reason).astype(object), pa.string())
+    del n
     return pa.table(out, schema=result_schema(dims))
 
 

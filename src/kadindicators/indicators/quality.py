@@ -72,9 +72,16 @@ def death_30d(ctx: StayContext) -> Contributions:
     limit = adm + 30
     as_of_day = (ctx.as_of_date - dt.date(1970, 1, 1)).days
     followed = limit <= as_of_day
-    died_at = _to_np(pc.fill_null(pc.cast(ctx.stays["died_at"], pa.int32()), 2**30)).astype(np.int64)
-    dis_day = _to_np(pc.fill_null(pc.cast(ctx.discharged_date, pa.int32()), 2**30)).astype(np.int64)
-    died = (died_at <= limit) | (_is(ctx, "discharged_to", "died") & ctx.completed & (dis_day <= limit))
+    never = 2**30
+    died_at = _to_np(pc.fill_null(pc.cast(ctx.stays["died_at"], pa.int32()), never)).astype(np.int64)
+    dis_day = _to_np(pc.fill_null(pc.cast(ctx.discharged_date, pa.int32()), never)).astype(np.int64)
+    # the patient's date of death, from any of the patient's stays (register date or died in KAD)
+    own = np.minimum(died_at, np.where(_is(ctx, "discharged_to", "died") & ctx.completed, dis_day, never))
+    deaths = pa.table({"patient_id": ctx.stays["patient_id"], "d": pa.array(own)})
+    first = deaths.group_by("patient_id").aggregate([("d", "min")])
+    idx = pc.index_in(ctx.stays["patient_id"], value_set=first["patient_id"].combine_chunks())
+    death_day = _to_np(pc.take(first["d_min"].combine_chunks(), idx)).astype(np.int64)
+    died = (death_day >= adm) & (death_day <= limit)
     return ctx.per_stay(denominator=followed, numerator=followed & died,
                         excluded={"insufficient-follow-up": ~followed})
 

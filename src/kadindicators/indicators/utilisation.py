@@ -30,15 +30,30 @@ def stays_per_1000(ctx: StayContext) -> Contributions:
     """Stays per 1,000 adult inhabitants by municipality of residence (KAD-U01)."""
     age = _to_np(pc.fill_null(ctx.stays["age"], -1))
     adult = age >= 18
-    has_mun = np.asarray(_to_np(pc.is_valid(ctx.stays["municipality"])), dtype=bool)
-    counted = adult & has_mun
-    stays = ctx.per_stay(denominator=np.zeros(ctx.n), numerator=counted, keep=counted,
-                         excluded={"under-18": ~adult, "no-municipality": adult & ~has_mun})
-    rows = [stays.rows.drop_columns(["row"])]
+    mun = ctx.stays["municipality"]
+    adm = ctx.admitted_date
+    has_mun = np.asarray(_to_np(pc.is_valid(mun)), dtype=bool) & _valid_municipality(mun, adm)
+    adult_bands = [b.code for b in load_schema().age_bands if b.min >= 18]
     pop = ctx.population
     if pop is not None and pop.num_rows:
-        adult_bands = [b.code for b in load_schema().age_bands if b.min >= 18]
         pop = pop.filter(pc.is_in(pop["age_band"], value_set=pa.array(adult_bands)))
+        pop = pop.filter(pc.greater(pop["population"], 0))
+        keys = pa.table({"municipality": pop["municipality"], "year": pop["year"]})
+        have = keys.group_by(["municipality", "year"]).aggregate([])
+        probe = pa.table({"municipality": mun, "year": pc.cast(pc.year(adm), pa.int64()),
+                          "i": pa.array(np.arange(ctx.n))})
+        hit = probe.join(have, keys=["municipality", "year"], join_type="inner")["i"]
+        has_pop = np.zeros(ctx.n, dtype=bool)
+        has_pop[_to_np(hit).astype(np.int64)] = True
+    else:
+        has_pop = np.zeros(ctx.n, dtype=bool)
+    counted = adult & has_mun & has_pop
+    # a resident without population figures still gets a (no_data) row for the period
+    stays = ctx.per_stay(denominator=np.zeros(ctx.n), numerator=counted, keep=adult & has_mun,
+                         excluded={"under-18": ~adult, "no-municipality": adult & ~has_mun,
+                                   "no-population": adult & has_mun & ~has_pop})
+    rows = [stays.rows]
+    if pop is not None and pop.num_rows:
         periods = ctx.period_table().to_pylist()
         years = pa.array([p["period_start"].year for p in periods], pa.int64())
         ptab = pa.table({"year": years, "period": [p["period"] for p in periods]})
@@ -48,10 +63,29 @@ def stays_per_1000(ctx: StayContext) -> Contributions:
             cols[d] = joined[d]
         cols["numerator"] = pa.array(np.zeros(joined.num_rows))
         cols["denominator"] = pc.cast(joined["population"], pa.float64())
+        cols["row"] = pa.nulls(joined.num_rows, pa.int64())  # not from a stay
         rows.append(pa.table(cols))
     table = pa.concat_tables([r.cast(rows[0].schema) for r in rows])
     return Contributions(rows=table, excluded=stays.excluded, numerator_mask=pa.array(counted),
                          denominator_mask=None)
+
+
+def _valid_municipality(mun: pa.Array | pa.ChunkedArray, dates: pa.Array) -> np.ndarray:
+    """Whether each municipality number was valid on the date (code list validity)."""
+    cl = load_schema().codelists["municipality"]
+    far_past, far_future = dt.date(1800, 1, 1), dt.date(9999, 1, 1)
+    validity = pa.table({
+        "municipality": [c.code for c in cl.codes],
+        "vf": pa.array([c.valid_from or far_past for c in cl.codes], pa.date32()),
+        "vt": pa.array([c.valid_to or far_future for c in cl.codes], pa.date32()),
+    })
+    n = len(dates)
+    probe = pa.table({"municipality": mun, "d": dates, "i": pa.array(np.arange(n))})
+    j = probe.join(validity, keys="municipality", join_type="inner")
+    inside = pc.and_(pc.greater_equal(j["d"], j["vf"]), pc.less(j["d"], j["vt"]))
+    ok = np.zeros(n, dtype=bool)
+    ok[_to_np(j.filter(pc.fill_null(inside, False))["i"]).astype(np.int64)] = True
+    return ok
 
 
 def _split(ctx: StayContext, start: np.ndarray, end: np.ndarray,
@@ -61,7 +95,7 @@ def _split(ctx: StayContext, start: np.ndarray, end: np.ndarray,
     Returns (interval index, period index, overlap in ms) for every non-empty piece.
     """
     starts = ctx.period_starts
-    bounds = local_midnight_ms([*starts, next_period(starts[-1], ctx.period)])
+    bounds = np.array(local_midnight_ms([*starts, next_period(starts[-1], ctx.period)]), dtype=np.int64)
     bounds[-1] = min(bounds[-1], ctx.as_of_ms)
     end = np.minimum(end, ctx.as_of_ms)
     first = np.clip(np.searchsorted(bounds, start, side="right") - 1, 0, len(starts) - 1)
@@ -94,41 +128,49 @@ def occupancy(ctx: StayContext) -> Contributions:
     cols: dict[str, pa.Array] = {"period": pc.take(labels, pa.array(p))}
     for d in ctx.dims:
         cols[d] = pc.take(ctx.stay_column(d), take)
-    cols["numerator"] = pa.array(ms / MS_PER_DAY)
-    cols["denominator"] = pa.array(np.zeros(len(i)))
+    cols["numerator"] = pa.array(ms.astype(np.int64))  # ms, summed exactly; scaled to days
+    cols["denominator"] = pa.array(np.zeros(len(i), dtype=np.int64))
     cols["row"] = take
     parts = [pa.table(cols)]
     if units is not None and units.num_rows:
-        vf = local_midnight_ms(units["valid_from"].to_pylist())
+        vf = np.array(local_midnight_ms(units["valid_from"].to_pylist()), dtype=np.int64)
         vt_dates = [d if d is not None else dt.date(9999, 1, 1) for d in units["valid_to"].to_pylist()]
         vt = np.array([ctx.as_of_ms + 1 if d.year == 9999 else 0 for d in vt_dates], dtype=np.int64)
+        vt = np.array(vt, dtype=np.int64)
         real = [k for k, d in enumerate(vt_dates) if d.year != 9999]
         if real:
             vt[real] = local_midnight_ms([vt_dates[k] for k in real])
         ui, up, ums = _split(ctx, vf, vt)
-        beds = _to_np(units["beds"]).astype(np.float64)
+        beds = _to_np(units["beds"]).astype(np.int64)
         ucols: dict[str, pa.Array] = {"period": pc.take(labels, pa.array(up))}
         for d in ctx.dims:
             ucols[d] = pc.take(units[d].combine_chunks(), pa.array(ui))
-        ucols["numerator"] = pa.array(np.zeros(len(ui)))
-        ucols["denominator"] = pa.array(beds[ui] * ums / MS_PER_DAY)
+        ucols["numerator"] = pa.array(np.zeros(len(ui), dtype=np.int64))
+        ucols["denominator"] = pa.array((beds[ui].astype(np.int64) * ums).astype(np.int64))  # bed-ms
         ucols["row"] = pa.nulls(len(ui), pa.int64())
         parts.append(pa.table(ucols).cast(parts[0].schema))
     return Contributions(rows=pa.concat_tables(parts), excluded={"unknown-unit": pa.array(~known)},
-                         numerator_mask=pa.array(known), denominator_mask=None)
+                         numerator_mask=pa.array(known), denominator_mask=None,
+                         numerator_scale=1 / MS_PER_DAY, denominator_scale=1 / MS_PER_DAY)
 
 
 def _los_days(ctx: StayContext) -> np.ndarray:
-    return ctx.los_ms / MS_PER_DAY
+    return np.asarray(ctx.los_ms / MS_PER_DAY)
 
 
 @indicator("KAD-U04", version="1.0.0")
 def mean_length_of_stay(ctx: StayContext) -> Contributions:
-    """Mean length of stay in days over completed stays (KAD-U04)."""
+    """Mean length of stay in days over completed stays (KAD-U04).
+
+    Sums are exact integers (milliseconds, and whole seconds squared for the
+    variance), scaled to days per cell, so the result ignores row order.
+    """
     done = ctx.completed
-    days = np.where(done, _los_days(ctx), 0.0)
-    return ctx.per_stay(denominator=done, numerator=days, sumsq=days * days,
-                        excluded={"not-completed": ~done})
+    ms = np.where(done, ctx.los_ms, 0).astype(np.int64)
+    secs = ms // 1000
+    return ctx.per_stay(denominator=done, numerator=ms, sumsq=secs * secs,
+                        excluded={"not-completed": ~done},
+                        numerator_scale=1 / MS_PER_DAY, sumsq_scale=1 / 86400.0**2)
 
 
 @indicator("KAD-U04M", version="1.0.0")
