@@ -73,12 +73,12 @@ class KadError(Exception):
 class InputError(KadError, ValueError):
     """An input cannot be used at all: missing, empty, binary, not a table.
 
+    .. versionadded:: 0.1.0
+
     Attributes
     ----------
     source : str or None
         The file (or ``"<memory>"``) the problem is in.
-
-    .. versionadded:: 0.1.0
     """
 
     def __init__(self, message_en: str, message_nb: str | None = None, *,
@@ -112,7 +112,7 @@ class DataValidationError(KadError, ValueError):
 
     def __init__(self, report: Any) -> None:
         self.report = report
-        n = report.summary.rows_rejected
+        n = report.rows_rejected
         super().__init__(
             f"{n} rows were rejected by validation",
             f"{n} rader ble avvist av valideringen",

@@ -124,3 +124,27 @@ def test_python_m_runs() -> None:
     out = subprocess.run([sys.executable, "-m", "kadindicators", "--version"], capture_output=True,
                          text=True, check=True)
     assert out.stdout.startswith("kadindicators ")
+
+
+def test_demo_runs_the_chain(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The demo writes data, the validation report and the indicators, and names each file."""
+    import pyarrow.parquet as pq
+
+    assert main(["demo", "--out", str(tmp_path / "d"), "--years", "2025", "--lang", "en"]) == 0
+    out = capsys.readouterr().out
+    for name in ("validation.json", "indicators.parquet", "indicators.csv", "opphold_norsk.csv"):
+        assert name in out
+    res = pq.read_table(tmp_path / "d" / "reports" / "indicators.parquet")
+    assert {"KAD-Q01", "KAD-U01", "KAD-U03"} <= set(res["indicator_id"].to_pylist())
+    assert b"kadindicators.spec_hash" in res.schema.metadata
+
+
+def test_compute_command(files: tuple[Path, Path], tmp_path: Path) -> None:
+    """kadindicators compute writes a CSV of results with suppressed cells left empty."""
+    s, u = files
+    out = tmp_path / "r.csv"
+    assert main(["compute", "--stays", str(s), "--units", str(u), "--indicators", "KAD-Q01,KAD-U04",
+                 "--as-of", "2026-01-01", "-o", str(out)]) == 0
+    text = out.read_text(encoding="utf-8-sig")
+    assert text.startswith("indicator_id,indicator_version,period")
+    assert "KAD-U04" in text

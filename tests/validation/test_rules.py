@@ -98,3 +98,16 @@ def test_unreadable_files_are_input_errors(tmp_path: Path, content: bytes) -> No
     with pytest.raises(kad.InputError) as info:
         kad.validate(stays=p)
     assert str(p) in info.value.message("nb") and str(p) in info.value.message("en")
+
+
+def test_raise_for_errors(tmp_path: Path) -> None:
+    """raise_for_errors raises DataValidationError when rows were rejected, and not otherwise."""
+    text, _, _ = build()
+    s = tmp_path / "s.csv"
+    s.write_bytes(text.encode("cp1252"))
+    report = kad.validate(stays=s, as_of=AS_OF)
+    with pytest.raises(kad.DataValidationError) as info:
+        report.raise_for_errors()
+    assert info.value.report is report
+    clean = kad.validate(stays=report.valid, as_of=AS_OF)
+    clean.raise_for_errors()

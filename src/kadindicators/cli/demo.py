@@ -31,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
 
     lang = args.lang
     out: Path = args.out
-    steps = 3
+    steps = 4
     progress(t(lang, f"[1/{steps}] Lager syntetisk region (Vestre Viken) …",
                f"[1/{steps}] Making the synthetic region (Vestre Viken) …"))
     region = synth.generate(years=parse_years(args.years), seed=args.seed)
@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     as_of = dt.date(max(region.years) + 1, 1, 1)
     report = validate(stays=no_csv, units=paths["units.csv"], population=paths["population.csv"],
                       as_of=as_of)
-    progress(t(lang, f"[3/{steps}] Skriver rapporter …", f"[3/{steps}] Writing reports …"))
+    progress(t(lang, f"[3/{steps}] Skriver valideringsrapport …", f"[3/{steps}] Writing the validation report …"))
     reports = out / "reports"
     reports.mkdir(parents=True, exist_ok=True)
     (reports / "validation.json").write_text(report.to_json(max_issues=1000), encoding="utf-8")
@@ -52,15 +52,59 @@ def run(args: argparse.Namespace) -> int:
     import pyarrow.parquet as pq
 
     pq.write_table(report.valid, reports / "stays_valid.parquet")
+    progress(t(lang, f"[4/{steps}] Beregner indikatorene …", f"[4/{steps}] Computing the indicators …"))
+    import pyarrow as pa
+
+    from .. import compute
+
+    tables = {"stays": report.valid, "units": report.tables["units"],
+              "population": report.tables["population"]}
+    by_unit = compute(**tables, by=("unit_id",), period="year", as_of=as_of)
+    by_mun = compute(**tables, by=("municipality",), period="year", as_of=as_of)
+    results = pa.concat_tables([by_unit.append_column("municipality", pa.nulls(by_unit.num_rows, pa.string())),
+                                by_mun.add_column(5, "unit_id", pa.nulls(by_mun.num_rows, pa.string()))
+                                .select(by_unit.column_names + ["municipality"])])
+    results = results.replace_schema_metadata(by_unit.schema.metadata)
+    pq.write_table(results, reports / "indicators.parquet")
+    write_safe_csv(results, reports / "indicators.csv")
     print(report.summary_text(lang=lang, max_issues=10))
+    print()
+    print(_headline(by_unit, lang))
     print()
     print(t(lang, "Filer:", "Files:"))
     for name, path in {**paths, "opphold_norsk.csv": no_csv,
                        "validation.json": reports / "validation.json",
                        f"validation_{lang}.txt": reports / f"validation_{lang}.txt",
                        "validation_issues.csv": reports / "validation_issues.csv",
-                       "stays_valid.parquet": reports / "stays_valid.parquet"}.items():
+                       "stays_valid.parquet": reports / "stays_valid.parquet",
+                       "indicators.parquet": reports / "indicators.parquet",
+                       "indicators.csv": reports / "indicators.csv"}.items():
         print(f"  {name:<24} {path}")
-    print(t(lang, "Indikatorer, nasjonalt skjema og tilbakemeldingsrapport kommer i senere versjoner.",
-            "Indicators, the national form and the feedback report come in later versions."))
+    print(t(lang, "Nasjonalt skjema og tilbakemeldingsrapport (HTML) er planlagt.",
+            "The national form and the feedback report (HTML) are planned."))
     return 0
+
+
+def _headline(results: object, lang: str) -> str:
+    """The region's latest year, per indicator, as a small text table (suppressed cells shown as such)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from .. import get_indicator
+
+    t_ = results if isinstance(results, pa.Table) else pa.table({})
+    last = max(t_["period"].to_pylist())
+    rows = t_.filter(pc.equal(t_["period"], last))
+    lines = [t(lang, f"Indikatorer {last} (median og spredning mellom enheter):",
+               f"Indicators {last} (median and range across units):")]
+    for iid in sorted(set(rows["indicator_id"].to_pylist())):
+        r = rows.filter(pc.equal(rows["indicator_id"], iid))
+        vals = sorted(v for v in r["value"].to_pylist() if v is not None)
+        spec = get_indicator(iid)
+        title = spec.title.get(lang)
+        if not vals:
+            lines.append(f"  {iid:<9} {title[:60]:<60}  –")
+            continue
+        mid = vals[len(vals) // 2]
+        lines.append(f"  {iid:<9} {title[:60]:<60}  {mid:8.3f}  [{vals[0]:.3f}–{vals[-1]:.3f}]")
+    return "\n".join(lines)

@@ -88,7 +88,7 @@ def read_table(source: Source, *, table: str) -> RawTable:
     ----------
     source : path or table-like
         A path to a CSV, Excel (.xlsx), Parquet or Arrow IPC file, or an
-        in-memory table (see :func:`as_arrow`).
+        in-memory table (see :func:`~kadindicators.io.as_arrow`).
     table : {"stays", "units", "population"}
         Which table of the schema this is (chooses the Excel sheet).
 
