@@ -118,6 +118,50 @@ class ValidationReport:
         g = g.rename_columns(["table", "rule", "severity", "count"])
         return g.sort_by([("count", "descending"), ("rule", "ascending")])
 
+    def affected_indicators(self) -> pa.Table:
+        """Which indicators each kind of problem touches, from the specs' data requirements.
+
+        One row per table, rule, severity and field, with the number of rows and the
+        ids of the indicators whose definition uses that field. Rejected rows
+        (``error``) are left out of every indicator; warned rows stay in, but a
+        nullified or missing field is counted as unknown by the listed indicators.
+
+        Examples
+        --------
+        >>> import kadindicators as kad
+        >>> stays = {"stay_id": ["A"], "patient_id": ["p"], "unit_id": ["U"],
+        ...          "admitted_at": ["02.01.2025 10:00"], "discharged_at": ["01.01.2025 10:00"],
+        ...          "age": ["80"], "sex": ["2"], "care_track": ["somatic"], "discharged_to": ["home"]}
+        >>> row = kad.validate(stays=stays).affected_indicators().to_pylist()[0]  # errors first
+        >>> row["rule"], "KAD-U04" in row["indicators"]
+        ('discharge-before-admission', True)
+        """
+        from ..spec.indicators import load_indicators
+
+        uses: dict[tuple[str, str], list[str]] = {}
+        for spec in load_indicators().values():
+            if spec.status != "adopted":
+                continue
+            for ref in spec.raw["data_requirements"]["fields"]:
+                uses.setdefault((ref["table"], ref["field"]), []).append(spec.id)
+        rows = self.issues.filter(pc.not_equal(self.issues["severity"], "info"))
+        schema = pa.schema([("table", pa.string()), ("rule", pa.string()), ("severity", pa.string()),
+                            ("field", pa.string()), ("rows", pa.int64()),
+                            ("indicators", pa.list_(pa.string()))])
+        if rows.num_rows == 0:
+            return schema.empty_table()
+        g = rows.group_by(["table", "rule", "severity", "field"]).aggregate([("row", "count")])
+        out = []
+        for r in g.to_pylist():
+            if r["row_count"] == 0 and r["table"] in self.summaries:  # a table-level issue: every row
+                r["row_count"] = self.summaries[r["table"]].rows_read
+            fields = (r["field"] or "").split("+")
+            ids = sorted({i for f in fields for i in uses.get((r["table"], f), [])})
+            out.append({"table": r["table"], "rule": r["rule"], "severity": r["severity"],
+                        "field": r["field"], "rows": r["row_count"], "indicators": ids})
+        out.sort(key=lambda x: (x["severity"] != "error", -x["rows"], x["rule"]))
+        return pa.Table.from_pylist(out, schema=schema)
+
     def raise_for_errors(self) -> None:
         """Raise :class:`~kadindicators.errors.DataValidationError` if rows were rejected."""
         if self.has_errors:
@@ -134,6 +178,7 @@ class ValidationReport:
             "tables": {k: attrs.asdict(v) for k, v in self.summaries.items()},
             "sources": [attrs.asdict(s) for s in self.sources],
             "counts_by_rule": self.counts_by_rule().to_pylist(),
+            "affected_indicators": self.affected_indicators().to_pylist(),
             "issues_total": self.issues.num_rows,
             "issues": issues.to_pylist(),
         }
@@ -170,6 +215,20 @@ class ValidationReport:
         rank = pc.index_in(self.issues["severity"], value_set=pa.array(["error", "warning", "info"]))
         order = pc.sort_indices(pa.table({"r": rank, "row": pc.fill_null(self.issues["row"], 0)}),
                                 sort_keys=[("r", "ascending"), ("row", "ascending")])
+        affected = [a for a in self.affected_indicators().to_pylist() if a["indicators"]]
+        if affected:
+            out.append("Betydning for indikatorene:" if nb else "Effect on the indicators:")
+            for a in affected:
+                ids = ", ".join(a["indicators"])
+                if a["severity"] == "error":
+                    out.append(f"  {a['rows']} rader avvist ({a['rule']}, {a['field']}): med i ingen "
+                               f"indikator; feltet brukes av {ids}" if nb else
+                               f"  {a['rows']} rows rejected ({a['rule']}, {a['field']}): in no indicator; "
+                               f"the field is used by {ids}")
+                else:
+                    out.append(f"  {a['rows']} rader med advarsel ({a['rule']}, {a['field']}): kan påvirke {ids}"
+                               if nb else
+                               f"  {a['rows']} rows with a warning ({a['rule']}, {a['field']}): may affect {ids}")
         shown = self.issues.take(order).slice(0, max_issues).to_pylist()
         if shown:
             out.append(("Første {n} funn, feil først (fil:linje felt regel — melding):" if nb else
