@@ -17,7 +17,15 @@ from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
 from .errors import DataValidationError, InputError, KadError, SchemaVersionError, SpecError
-from .indicators import catalogue, compute, compute_partials, get_indicator, merge, result_metadata
+from .indicators import (
+    catalogue,
+    compute,
+    compute_partials,
+    explain,
+    get_indicator,
+    merge,
+    result_metadata,
+)
 from .io import read_table
 from .schema import arrow_schema
 from .validation import validate
@@ -39,6 +47,7 @@ __all__ = [
     "catalogue",
     "compute",
     "compute_partials",
+    "explain",
     "get_indicator",
     "merge",
     "result_metadata",

@@ -121,3 +121,18 @@ def test_adding_a_transfer_never_lowers_the_transfer_share(stays: pa.Table, pick
     for (k, (n0, d0)), (_, (n1, d1)) in zip(sorted(_cells(before).items()), sorted(_cells(after).items()),
                                             strict=True):
         assert d0 == d1 and n1 >= n0
+
+
+@pytest.mark.parametrize("iid", [i for i in IDS if load_indicators()[i].raw["data_requirements"]["tables"] == ["stays"]])
+@given(stays=TABLES)
+def test_explain_accounts_for_the_cell(iid: str, stays: pa.Table) -> None:
+    """explain lists exactly the stays counted in each cell's numerator and denominator."""
+    res = _run(stays, iid)
+    for row in res.to_pylist():
+        cell = {"period": row["period"], "unit_id": row["unit_id"]}
+        listed = kad.explain(iid, stays=stays, units=UNITS, population=POP, cell=cell, period="quarter",
+                             as_of=AS_OF)
+        roles = listed["role"].to_pylist()
+        if load_indicators()[iid].unit == "proportion":
+            assert roles.count("numerator") == row["numerator"]
+            assert roles.count("numerator") + roles.count("denominator") == row["denominator"]

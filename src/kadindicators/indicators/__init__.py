@@ -13,9 +13,10 @@ import datetime as dt
 import difflib
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -37,7 +38,7 @@ from ._engine import (
 from ._registry import REGISTRY, RegistryError
 
 __all__ = ["REGISTRY", "RegistryError", "UnknownIndicatorError", "catalogue", "compute", "compute_partials",
-           "get_indicator", "merge", "result_metadata"]
+           "explain", "get_indicator", "merge", "result_metadata"]
 
 
 class UnknownIndicatorError(KadError, KeyError):
@@ -354,6 +355,92 @@ def merge(partials: Sequence[pa.Table], *, suppression: int = 5, confidence: flo
                            "suppression": suppression, "confidence": confidence,
                            "partitions": len(partials)})
     return table.replace_schema_metadata(meta)
+
+
+def explain(
+    indicator: str,
+    *,
+    stays: Any,
+    units: Any = None,
+    population: Any = None,
+    cell: Mapping[str, str] | None = None,
+    by: Sequence[str] = ("unit_id",),
+    period: str = "year",
+    strata: Sequence[str] = (),
+    as_of: dt.datetime | dt.date | str | None = None,
+) -> pa.Table:
+    """List the stays behind one result cell, and the criterion that put each there.
+
+    **For local clinical review only**: the result holds row-level personal data
+    (patient ids, exact times) and must not leave the organisation.
+
+    Parameters
+    ----------
+    indicator : str
+        Indicator id.
+    cell : mapping, optional
+        The cell, e.g. ``{"period": "2024", "unit_id": "U1"}``; omitted keys match all.
+    stays, units, population, by, period, strata, as_of
+        As for :func:`compute`.
+
+    Returns
+    -------
+    pyarrow.Table
+        One row per stay with ``stay_id``, ``patient_id``, ``admitted_at``,
+        ``discharged_at``, ``period``, the ``by``/``strata`` columns, ``role``
+        (``numerator``, ``denominator`` or ``excluded``) and ``criterion``
+        (``numerator``, ``denominator`` or the exclusion id).
+
+    Examples
+    --------
+    >>> import kadindicators as kad
+    >>> r = kad.synth.generate(years=(2024,), seed=1, scale=0.05)
+    >>> unit = r.stays["unit_id"][0].as_py()
+    >>> rows = kad.explain("KAD-Q01", stays=r.stays, units=r.units, cell={"period": "2024", "unit_id": unit})
+    >>> set(rows["role"].to_pylist()) <= {"denominator", "excluded", "numerator"}
+    True
+
+    .. versionadded:: 0.1.0
+    """
+    spec = get_indicator(indicator)
+    by_t = tuple(b for b in by if b != "region")
+    schema_version = load_schema().version
+    stays_t, _ = _typed(stays, "stays", schema_version)
+    units_t, _ = _typed(units, "units", schema_version)
+    pop_t, _ = _typed(population, "population", schema_version)
+    assert stays_t is not None
+    ctx = StayContext(stays=stays_t, units=units_t, population=pop_t, as_of=_as_of(as_of, stays_t),
+                      period=period, by=by_t, strata=tuple(strata))
+    version, fn = REGISTRY[spec.id]
+    contrib = fn(ctx)
+    n = ctx.n
+    role = np.full(n, "", dtype=object)
+    criterion = np.full(n, "", dtype=object)
+    for reason in reversed(spec.exclusions):  # the first listed exclusion wins
+        mask = contrib.excluded.get(reason)
+        if mask is not None:
+            hit = np.asarray(mask.to_numpy(zero_copy_only=False), dtype=bool)
+            role[hit], criterion[hit] = "excluded", reason
+    if contrib.denominator_mask is not None:
+        den = np.asarray(contrib.denominator_mask.to_numpy(zero_copy_only=False), dtype=bool)
+        role[den], criterion[den] = "denominator", "denominator"
+    if contrib.numerator_mask is not None:
+        num = np.asarray(contrib.numerator_mask.to_numpy(zero_copy_only=False), dtype=bool)
+        role[num], criterion[num] = "numerator", "numerator"
+    cols: dict[str, Any] = {c: stays_t[c] for c in ("stay_id", "patient_id", "admitted_at", "discharged_at")}
+    cols["period"] = ctx.admission_period
+    for d in ctx.dims:
+        cols[d] = ctx.stay_column(d)
+    cols["role"] = pa.array(role.tolist(), pa.string())
+    cols["criterion"] = pa.array(criterion.tolist(), pa.string())
+    out = pa.table(cols)
+    keep = pc.not_equal(out["role"], "")
+    for k, v in (cell or {}).items():
+        if k not in out.column_names:
+            raise ValueError(f"cell key {k!r} is not a column of the result ({out.column_names})")
+        keep = pc.and_(keep, pc.equal(out[k], str(v)))
+    del version
+    return out.filter(keep)
 
 
 def result_metadata(table: pa.Table) -> dict[str, Any]:
