@@ -14,7 +14,7 @@ import pyarrow.compute as pc
 
 from .._version import __version__
 from ..spec.indicators import IndicatorSpec
-from ._context import Contributions, StayContext, _to_np
+from ._context import Contributions, _to_np
 
 RESULT_FIELDS = [
     ("numerator", pa.float64()), ("denominator", pa.float64()), ("value", pa.float64()),
@@ -200,7 +200,7 @@ def finalise(spec: IndicatorSpec, part: pa.Table, periods: pa.Table, dims: Seque
     out["ci_upper"] = pa.array(np.nan_to_num(hi), mask=hide | np.isnan(hi))
     out["suppressed"] = pa.array(suppressed)
     out["status"] = pa.array(status.astype(object), pa.string())
-    out["reason"] = pa.array(np.where(reason == "", None, reason).astype(object), pa.string())
+    out["reason"] = pa.array([r or None for r in reason.tolist()], pa.string())
     del n
     return pa.table(out, schema=result_schema(dims))
 

@@ -11,6 +11,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .. import municipalities
 from ..spec.loader import load_schema
 from ._context import (
     MS_PER_DAY,
@@ -32,7 +33,7 @@ def stays_per_1000(ctx: StayContext) -> Contributions:
     adult = age >= 18
     mun = ctx.stays["municipality"]
     adm = ctx.admitted_date
-    has_mun = np.asarray(_to_np(pc.is_valid(mun)), dtype=bool) & _valid_municipality(mun, adm)
+    has_mun = np.asarray(_to_np(pc.is_valid(mun)), dtype=bool) & municipalities.valid_on(mun, adm)
     adult_bands = [b.code for b in load_schema().age_bands if b.min >= 18]
     pop = ctx.population
     if pop is not None and pop.num_rows:
@@ -68,24 +69,6 @@ def stays_per_1000(ctx: StayContext) -> Contributions:
     table = pa.concat_tables([r.cast(rows[0].schema) for r in rows])
     return Contributions(rows=table, excluded=stays.excluded, numerator_mask=pa.array(counted),
                          denominator_mask=None)
-
-
-def _valid_municipality(mun: pa.Array | pa.ChunkedArray, dates: pa.Array) -> np.ndarray:
-    """Whether each municipality number was valid on the date (code list validity)."""
-    cl = load_schema().codelists["municipality"]
-    far_past, far_future = dt.date(1800, 1, 1), dt.date(9999, 1, 1)
-    validity = pa.table({
-        "municipality": [c.code for c in cl.codes],
-        "vf": pa.array([c.valid_from or far_past for c in cl.codes], pa.date32()),
-        "vt": pa.array([c.valid_to or far_future for c in cl.codes], pa.date32()),
-    })
-    n = len(dates)
-    probe = pa.table({"municipality": mun, "d": dates, "i": pa.array(np.arange(n))})
-    j = probe.join(validity, keys="municipality", join_type="inner")
-    inside = pc.and_(pc.greater_equal(j["d"], j["vf"]), pc.less(j["d"], j["vt"]))
-    ok = np.zeros(n, dtype=bool)
-    ok[_to_np(j.filter(pc.fill_null(inside, False))["i"]).astype(np.int64)] = True
-    return ok
 
 
 def _split(ctx: StayContext, start: np.ndarray, end: np.ndarray,

@@ -95,7 +95,7 @@ def _interpolated_quantile(
     p: float, size: FloatArray, target: float, family: Family
 ) -> FloatArray:
     """Spiegelhalter's interpolated ``p``-quantile of the count, divided by ``size``."""
-    from scipy import stats  # type: ignore[import-untyped]
+    from scipy import stats
 
     dist = stats.binom(size, target) if family == "binomial" else stats.poisson(size * target)
     r = np.asarray(dist.ppf(p), dtype=np.float64)
@@ -114,7 +114,7 @@ def _limits(
     phi: float | None,
     family: Family,
 ) -> Limits:
-    from scipy.special import ndtri  # type: ignore[import-untyped]
+    from scipy.special import ndtri
 
     with np.errstate(invalid="ignore"):
         ok = np.isfinite(size) & (size > 0)

@@ -45,7 +45,7 @@ def _alpha(confidence: float) -> float:
 
 def _z(confidence: float) -> float:
     """Standard normal quantile ``z`` with ``P(|Z| <= z) = confidence``."""
-    from scipy.special import ndtri  # type: ignore[import-untyped]
+    from scipy.special import ndtri
 
     return float(ndtri(1.0 - _alpha(confidence) / 2.0))
 

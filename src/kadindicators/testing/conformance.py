@@ -106,7 +106,9 @@ def run_case(case: ConformanceCase, compute: Callable[..., pa.Table] | None = No
     can be passed with the same keyword interface.
     """
     if compute is None:
-        from ..indicators import compute as compute  # noqa: PLC0414
+        from ..indicators import compute as library_compute
+
+        compute = library_compute
 
     from ..validation import validate
 

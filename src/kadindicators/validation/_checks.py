@@ -8,7 +8,6 @@ it computes a boolean mask over the rows and hands it to the collector.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -17,8 +16,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .. import municipalities
 from ..schema import TIMEZONE
-from ..spec.models import CodeList, SchemaSpec
+from ..spec.models import SchemaSpec
 from ._collect import IssueCollector
 
 CHECKS: dict[str, Callable[[CheckContext], None]] = {}
@@ -258,46 +258,13 @@ def _outside_catchment(c: CheckContext) -> None:
 
 # -- municipality validity ------------------------------------------------------
 
-@functools.cache
-def _validity(cl: CodeList) -> tuple[pa.Table, dict[str, str]]:
-    far_past, far_future = dt.date(1800, 1, 1), dt.date(9999, 1, 1)
-    rows = [(c.code, c.valid_from or far_past, c.valid_to or far_future) for c in cl.codes]
-    table = pa.table({"code": [r[0] for r in rows], "vf": pa.array([r[1] for r in rows], pa.date32()),
-                      "vt": pa.array([r[2] for r in rows], pa.date32())})
-    by_code: dict[str, list[Any]] = {}
-    for c in cl.codes:
-        by_code.setdefault(c.code, []).append(c)
-
-    def current(code: str, seen: frozenset[str] = frozenset()) -> list[str]:
-        entries = by_code.get(code, [])
-        if any(e.valid_to is None for e in entries) or code in seen:
-            return [code]
-        latest = max(entries, key=lambda e: e.valid_to or far_future, default=None)
-        if latest is None or not latest.replaced_by:
-            return [code]
-        out: list[str] = []
-        for nxt in latest.replaced_by:
-            out += [x for x in current(nxt, seen | {code}) if x not in out]
-        return out
-
-    successors = {code: ", ".join(current(code)) for code in by_code}
-    return table, successors
-
-
 def _municipality_valid_on(c: CheckContext, mun: pa.Array, date: pa.Array) -> np.ndarray:
-    validity, _ = _validity(c.schema.codelists["municipality"])
-    n = len(mun)
-    left = pa.table({"code": mun, "d": date, "i": pa.array(np.arange(n))})
-    j = left.join(validity, keys="code", join_type="inner")
-    inside = pc.and_(pc.greater_equal(j["d"], j["vf"]), pc.less(j["d"], j["vt"]))
-    ok = np.zeros(n, dtype=bool)
-    ok[j.filter(pc.fill_null(inside, False))["i"].to_numpy()] = True
-    return ok
+    return municipalities.valid_on(mun, date)
 
 
 def _successor_text(c: CheckContext, codes: pa.Array) -> str:
-    _, succ = _validity(c.schema.codelists["municipality"])
-    pairs = sorted({f"{x} → {succ.get(x, '?')}" for x in codes.unique().to_pylist() if x})
+    succ = municipalities.successors()
+    pairs = sorted({f"{x} → {', '.join(succ.get(x, ('?',)))}" for x in codes.unique().to_pylist() if x})
     return "; ".join(pairs[:10]) + (" …" if len(pairs) > 10 else "")
 
 

@@ -327,9 +327,9 @@ def parse_column(col: pa.Array | pa.ChunkedArray, field: FieldSpec,
         ms = pc.fill_null(pc.cast(pc.cast(col, pa.timestamp("ms"), safe=False), pa.int64()), 0)
         ok = ~missing.to_numpy(zero_copy_only=False)
         shown = pc.strftime(col, format="%Y-%m-%dT%H:%M") if pc.any(pc.is_valid(col)).as_py() else no_raw
-        vals, notes = _localise(ms.to_numpy(zero_copy_only=False), ok, np.zeros(n, bool), shown)
+        vals, dst_notes = _localise(ms.to_numpy(zero_copy_only=False), ok, np.zeros(n, bool), shown)
         return Parsed(values=vals, invalid=pa.array(np.zeros(n, bool)), missing=missing, raw=no_raw,
-                      notes=tuple(notes))
+                      notes=tuple(dst_notes))
     if field.type == "date" and (pa.types.is_date(col.type) or pa.types.is_timestamp(col.type)):
         if pa.types.is_timestamp(col.type) and col.type.tz:
             col = pc.local_timestamp(pc.cast(col, pa.timestamp(col.type.unit, tz=TIMEZONE)))
