@@ -39,6 +39,14 @@ def _cells(t: pa.Table) -> dict[tuple[object, ...], tuple[float, float]]:
     return {tuple(r[k] for k in keys): (r["numerator"], r["denominator"]) for r in t.to_pylist()}
 
 
+def test_bad_dimensions_are_refused() -> None:
+    """A string, an unknown or a repeated name in by/strata is a ValueError, not an empty result."""
+    stays = st_kad.default_units()  # any table: the check comes first
+    for kw in ({"by": "unit_id"}, {"by": ("ward",)}, {"strata": ("sex", "sex")}, {"by": ("sex",)}):
+        with pytest.raises(ValueError):
+            kad.compute(stays=stays, **kw)  # type: ignore[arg-type]
+
+
 def test_registry_matches_specs() -> None:
     """Every adopted spec has exactly one implementation of the same version, and vice versa."""
     specs = load_indicators()
@@ -136,3 +144,26 @@ def test_explain_accounts_for_the_cell(iid: str, stays: pa.Table) -> None:
         if load_indicators()[iid].unit == "proportion":
             assert roles.count("numerator") == row["numerator"]
             assert roles.count("numerator") + roles.count("denominator") == row["denominator"]
+
+
+@pytest.mark.parametrize("iid", IDS)
+@given(stays=TABLES)
+def test_merged_partials_equal_one_run(iid: str, stays: pa.Table) -> None:
+    """compute_partials on patient partitions, then merge, gives exactly the result of compute."""
+    spec = load_indicators()[iid]
+    by = ("municipality",) if "unit_id" not in spec.groupings else ("unit_id",)
+    part = [hashlib.sha256(p.encode()).digest()[0] % 3 for p in stays["patient_id"].to_pylist()]
+    partials = []
+    for k in range(3):
+        sub = stays.filter(pa.array([x == k for x in part], pa.bool_()))
+        partials.append(kad.compute_partials(stays=sub, units=UNITS, population=POP, indicators=[iid], by=by,
+                                             period="quarter", as_of=AS_OF, since=dt.date(2024, 1, 1),
+                                             reference_denominators=k == 0))
+    merged = kad.merge(partials, suppression=1)
+    whole = _run(stays, iid, since=dt.date(2024, 1, 1))
+    cols = [c for c in whole.column_names if c not in ("period_start", "period_end")]
+    got = {tuple(r[c] for c in ("period", *by)): r for r in merged.select(cols).to_pylist()}
+    want = {tuple(r[c] for c in ("period", *by)): r for r in whole.select(cols).to_pylist()}
+    assert set(got) == set(want)
+    for key, row in got.items():
+        assert row == want[key]

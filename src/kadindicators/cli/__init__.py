@@ -74,6 +74,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KadError as exc:
         print(t(lang, "Feil: ", "Error: ") + exc.message(lang), file=sys.stderr)
         return EXIT_INPUT
+    except (ValueError, TypeError) as exc:  # arguments the API refuses (a bad --by, --as-of, ...)
+        print(t(lang, "Feil i argumentene: ", "Invalid arguments: ") + str(exc), file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:  # an output or input path that cannot be used
+        print(t(lang, "Feil: kan ikke bruke ", "Error: cannot use ") + f"{exc.filename}: {exc.strerror}",
+              file=sys.stderr)
+        return EXIT_INPUT
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # the last resort: one bilingual line, a traceback only on request

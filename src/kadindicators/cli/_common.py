@@ -38,5 +38,6 @@ def write_safe_csv(table: pa.Table, path: Path, *, delimiter: str = ",") -> None
         for batch in table.to_batches(max_chunksize=65536):
             cols = [c.to_pylist() for c in batch.columns]
             for row in zip(*cols, strict=True):
-                w.writerow(["" if v is None else neutralise(v if isinstance(v, str) else str(v))
+                # only text can carry a formula; numbers (e.g. a negative bound) stay numbers
+                w.writerow(["" if v is None else neutralise(v) if isinstance(v, str) else str(v)
                             for v in row])

@@ -29,6 +29,7 @@ from ._context import PERIODS, StayContext, _oslo, periods_from_labels
 from ._engine import (
     finalise,
     fingerprint,
+    scales,
     merge_partials,
     metadata,
     partial,
@@ -110,25 +111,31 @@ def _default_as_of(stays: pa.Table) -> dt.datetime:
     return dt.datetime.combine(local.date() + dt.timedelta(days=1), dt.time(), tzinfo=_oslo())
 
 
-def _as_of(value: dt.datetime | dt.date | str | None, stays: pa.Table) -> dt.datetime:
+def _as_of(value: Any, stays: pa.Table) -> dt.datetime:
     if value is None:
         return _default_as_of(stays)
+    if hasattr(value, "to_pydatetime"):  # pandas Timestamp
+        value = value.to_pydatetime()
+    elif type(value).__module__ == "numpy":  # numpy datetime64
+        value = pa.scalar(value).as_py()
     if isinstance(value, str):
         value = dt.datetime.fromisoformat(value)
     if isinstance(value, dt.datetime):
         return value if value.tzinfo else value.replace(tzinfo=_oslo())
-    return dt.datetime.combine(value, dt.time(), tzinfo=_oslo())
+    if isinstance(value, dt.date):
+        return dt.datetime.combine(value, dt.time(), tzinfo=_oslo())
+    raise TypeError(f"as_of must be a date, a datetime or an ISO string, not {type(value).__name__}")
 
 
 def _run(*, stays: Any, units: Any, population: Any, indicators: Sequence[str] | None,
          by: Sequence[str], period: str, strata: Sequence[str],
          as_of: dt.datetime | dt.date | str | None, reference_denominators: bool = True,
-         ) -> tuple[list[tuple[IndicatorSpec, pa.Table]], StayContext, dict[str, Any]]:
+         since: dt.date | None = None) -> tuple[list[tuple[IndicatorSpec, pa.Table, tuple[float, float, float]]], StayContext,
+                    dict[str, Any]]:
     """Validate/coerce inputs, run every indicator function, and sum its contributions."""
     if period not in PERIODS:
         raise ValueError(f"period must be one of {PERIODS}, got {period!r}")
-    by_t = tuple(b for b in by if b != "region")
-    strata_t = tuple(strata)
+    by_t, strata_t = _dims(by, strata)
     schema_version = load_schema().version
     stays_t, rej_s = _typed(stays, "stays", schema_version)
     units_t, rej_u = _typed(units, "units", schema_version)
@@ -139,8 +146,8 @@ def _run(*, stays: Any, units: Any, population: Any, indicators: Sequence[str] |
     explicit = indicators is not None
     ids = list(indicators) if indicators is not None else [s.id for s in catalogue(status="adopted")]
     ctx = StayContext(stays=stays_t, units=units_t, population=pop_t, as_of=when, period=period,
-                      by=by_t, strata=strata_t)
-    out: list[tuple[IndicatorSpec, pa.Table]] = []
+                      by=by_t, strata=strata_t, since=since)
+    out: list[tuple[IndicatorSpec, pa.Table, tuple[float, float, float]]] = []
     excluded: dict[str, dict[str, int]] = {}
     skipped: dict[str, str] = {}
     for iid in ids:
@@ -161,16 +168,38 @@ def _run(*, stays: Any, units: Any, population: Any, indicators: Sequence[str] |
             raise RegistryError(f"{iid}: implementation {version} does not match spec {spec.version}",
                                 f"{iid}: implementasjon {version} stemmer ikke med spesifikasjon {spec.version}")
         contrib = fn(ctx)
-        out.append((spec, partial(spec, contrib, ctx.dims, reference_denominators=reference_denominators)))
+        out.append((spec, partial(spec, contrib, ctx.dims, reference_denominators=reference_denominators),
+                    scales(contrib)))
         excluded[iid] = {k: int(pc.sum(v).as_py() or 0) for k, v in contrib.excluded.items()}
     info = {
         "schema_version": schema_version, "as_of": when, "excluded": excluded, "skipped": skipped,
         "fingerprint": fingerprint(stays_t, units_t, pop_t),
         "extra": {"rows_rejected": {"stays": rej_s, "units": rej_u, "population": rej_p},
                   "skipped": skipped, "by": list(by_t), "strata": list(strata_t), "period": period,
-                  "timezone": TIMEZONE},
+                  "timezone": TIMEZONE, "since": ctx.period_starts[0].isoformat(),
+                  "reference_denominators": reference_denominators},
     }
     return out, ctx, info
+
+
+GROUPINGS = ("unit_id", "municipality", "host_municipality", "region")
+STRATA = ("sex", "age_band", "care_track", "admitted_from")
+
+
+def _dims(by: Sequence[str], strata: Sequence[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Check ``by`` and ``strata``: sequences of known, distinct names."""
+    for name, value, known in (("by", by, GROUPINGS), ("strata", strata, STRATA)):
+        if isinstance(value, str):
+            raise ValueError(f"{name} must be a sequence of names, e.g. ({value!r},), not a string")
+        unknown = [v for v in value if v not in known]
+        if unknown:
+            raise ValueError(f"unknown {name} {unknown}; expected some of {known}")
+        if len(set(value)) != len(value):
+            raise ValueError(f"{name} names a column twice: {list(value)}")
+    by_t = tuple(b for b in by if b != "region")
+    if set(by_t) & set(strata):
+        raise ValueError("a column cannot be both in by and in strata")
+    return by_t, tuple(strata)
 
 
 def _check_stats(suppression: int, confidence: float) -> None:
@@ -192,6 +221,7 @@ def compute(
     as_of: dt.datetime | dt.date | str | None = None,
     suppression: int = 5,
     confidence: float = 0.95,
+    since: dt.date | None = None,
 ) -> pa.Table:
     """Compute quality indicators: one tidy row per indicator × period × group × stratum.
 
@@ -216,6 +246,9 @@ def compute(
         Small-cell threshold: counts from 1 to ``suppression - 1`` are suppressed.
     confidence : float
         Confidence level of the intervals.
+    since : date, optional
+        Start of the observation window for indicators that count time or
+        population (KAD-U03); default: the period of the first admission.
 
     Returns
     -------
@@ -241,12 +274,13 @@ def compute(
     """
     _check_stats(suppression, confidence)
     parts, ctx, info = _run(stays=stays, units=units, population=population, indicators=indicators,
-                            by=by, period=period, strata=strata, as_of=as_of)
-    periods = ctx.period_table()
-    results = [finalise(spec, part, periods, ctx.dims, suppression=suppression, confidence=confidence)
-               for spec, part in parts]
+                            by=by, period=period, strata=strata, as_of=as_of, since=since)
+    labels = sorted({x for _, part, _ in parts for x in part["period"].to_pylist()})
+    periods = periods_from_labels(labels)
+    results = [finalise(spec, part, periods, ctx.dims, suppression=suppression, confidence=confidence,
+                        scale=scale) for spec, part, scale in parts]
     table = pa.concat_tables(results) if results else result_schema(list(ctx.dims)).empty_table()
-    meta = metadata(specs={s.id: s for s, _ in parts}, schema_version=info["schema_version"],
+    meta = metadata(specs={s.id: s for s, _, _ in parts}, schema_version=info["schema_version"],
                     fp=info["fingerprint"], as_of=info["as_of"], excluded=info["excluded"],
                     extra={**info["extra"], "suppression": suppression, "confidence": confidence})
     return table.replace_schema_metadata(meta)
@@ -262,6 +296,7 @@ def compute_partials(
     period: str = "year",
     strata: Sequence[str] = (),
     as_of: dt.datetime | dt.date | str,
+    since: dt.date,
     reference_denominators: bool = True,
 ) -> pa.Table:
     """Additive partial results for one partition of the stays, to combine with :func:`merge`.
@@ -271,7 +306,9 @@ def compute_partials(
     ``as_of``, ``by``, ``period`` and ``strata``, and :func:`merge` the results.
     Give ``units`` to every partition (stays need their unit) but let only one
     partition add the denominators that come from ``units`` and ``population``
-    (``reference_denominators=True`` there, ``False`` elsewhere).
+    (``reference_denominators=True`` there, ``False`` elsewhere); :func:`merge`
+    checks that exactly one did. ``since`` (the start of the observation window)
+    is required so that every partition uses the same periods.
 
     Examples
     --------
@@ -279,10 +316,9 @@ def compute_partials(
     >>> r = kad.synth.generate(years=(2024,), seed=1, scale=0.1)
     >>> last = pc.utf8_slice_codeunits(r.stays["patient_id"], -1)  # partition by patient
     >>> even = pc.is_in(last, value_set=pa.array(list("02468ace")))
-    >>> a = kad.compute_partials(stays=r.stays.filter(even), units=r.units, as_of=dt.date(2025, 1, 1),
-    ...                          indicators=["KAD-Q01"])
-    >>> b = kad.compute_partials(stays=r.stays.filter(pc.invert(even)), units=r.units,
-    ...                          as_of=dt.date(2025, 1, 1), indicators=["KAD-Q01"])
+    >>> w = dict(units=r.units, as_of=dt.date(2025, 1, 1), since=dt.date(2024, 1, 1), indicators=["KAD-Q01"])
+    >>> a = kad.compute_partials(stays=r.stays.filter(even), **w)
+    >>> b = kad.compute_partials(stays=r.stays.filter(pc.invert(even)), reference_denominators=False, **w)
     >>> whole = kad.compute(stays=r.stays, units=r.units, as_of=dt.date(2025, 1, 1), indicators=["KAD-Q01"])
     >>> kad.merge([a, b]).equals(whole)
     True
@@ -291,12 +327,13 @@ def compute_partials(
     """
     parts, ctx, info = _run(stays=stays, units=units, population=population, indicators=indicators,
                             by=by, period=period, strata=strata, as_of=as_of,
-                            reference_denominators=reference_denominators)
+                            reference_denominators=reference_denominators, since=since)
     schema = partial_schema(list(ctx.dims))
-    table = pa.concat_tables([p for _, p in parts]) if parts else schema.empty_table()
-    meta = metadata(specs={s.id: s for s, _ in parts}, schema_version=info["schema_version"],
+    table = pa.concat_tables([p for _, p, _ in parts]) if parts else schema.empty_table()
+    meta = metadata(specs={s.id: s for s, _, _ in parts}, schema_version=info["schema_version"],
                     fp=info["fingerprint"], as_of=info["as_of"], excluded=info["excluded"],
-                    extra={**info["extra"], "partial": True})
+                    extra={**info["extra"], "partial": True,
+                           "scales": {s.id: list(sc) for s, _, sc in parts}})
     return table.replace_schema_metadata(meta)
 
 
@@ -311,7 +348,7 @@ def merge(partials: Sequence[pa.Table], *, suppression: int = 5, confidence: flo
     >>> import kadindicators as kad, datetime as dt
     >>> r = kad.synth.generate(years=(2024,), seed=2, scale=0.1)
     >>> parts = [kad.compute_partials(stays=r.stays.slice(0, 100), units=r.units, as_of=dt.date(2025, 1, 1),
-    ...                               indicators=["KAD-U04M"])]
+    ...                               since=dt.date(2024, 1, 1), indicators=["KAD-U04M"])]
     >>> kad.merge(parts)["indicator_id"][0].as_py()
     'KAD-U04M'
 
@@ -321,10 +358,15 @@ def merge(partials: Sequence[pa.Table], *, suppression: int = 5, confidence: flo
     if not partials:
         raise ValueError("merge needs at least one partial result")
     metas = [result_metadata(p) for p in partials]
-    for key in ("as_of", "by", "strata", "period", "indicator_versions", "schema_version"):
+    for key in ("as_of", "by", "strata", "period", "indicator_versions", "schema_version", "scales",
+                "since"):
         values = {json.dumps(m.get(key), sort_keys=True) for m in metas}
         if len(values) > 1:
             raise ValueError(f"partials disagree on {key}: {sorted(values)}")
+    with_refs = sum(1 for m in metas if m.get("reference_denominators", True))
+    if with_refs != 1:
+        raise ValueError(f"exactly one partial must carry the unit and population denominators "
+                         f"(reference_denominators=True); {with_refs} do")
     first = metas[0]
     dims = [*first["by"], *first["strata"]]
     merged = merge_partials(partials, dims)
@@ -335,7 +377,9 @@ def merge(partials: Sequence[pa.Table], *, suppression: int = 5, confidence: flo
         spec = get_indicator(iid)
         specs[iid] = spec
         part = merged.filter(pc.equal(merged["indicator_id"], iid))
-        results.append(finalise(spec, part, periods, dims, suppression=suppression, confidence=confidence))
+        sc = first.get("scales", {}).get(iid, [1.0, 1.0, 1.0])
+        results.append(finalise(spec, part, periods, dims, suppression=suppression, confidence=confidence,
+                                scale=(float(sc[0]), float(sc[1]), float(sc[2]))))
     excluded: dict[str, dict[str, int]] = {}
     for m in metas:
         for iid, reasons in m["excluded_by_reason"].items():
@@ -403,7 +447,7 @@ def explain(
     .. versionadded:: 0.1.0
     """
     spec = get_indicator(indicator)
-    by_t = tuple(b for b in by if b != "region")
+    by_t, _ = _dims(by, strata)
     schema_version = load_schema().version
     stays_t, _ = _typed(stays, "stays", schema_version)
     units_t, _ = _typed(units, "units", schema_version)

@@ -96,6 +96,7 @@ class StayContext:
     period: str
     by: tuple[str, ...]
     strata: tuple[str, ...]
+    since: dt.date | None = None
 
     @property
     def dims(self) -> tuple[str, ...]:
@@ -166,8 +167,10 @@ class StayContext:
 
     @functools.cached_property
     def period_starts(self) -> list[dt.date]:
-        """Starts of every period from the first admission to ``as_of`` (inclusive)."""
-        if self.n == 0:
+        """Starts of every period from ``since`` (default: the first admission) to ``as_of``."""
+        if self.since is not None:
+            first = self.since
+        elif self.n == 0:
             first = self.as_of_date
         else:
             first = pc.min(self.admitted_date).as_py()

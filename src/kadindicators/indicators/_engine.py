@@ -60,11 +60,8 @@ def partial(spec: IndicatorSpec, contrib: Contributions, dims: Sequence[str], *,
         aggs.append(("value", "list"))
     g = rows.group_by(keys, use_threads=False).aggregate(aggs)
     g = g.rename_columns([c.removesuffix("_sum").replace("value_list", "values") for c in g.column_names])
-    for col, scale in (("numerator", contrib.numerator_scale), ("denominator", contrib.denominator_scale),
-                       ("sumsq", contrib.sumsq_scale)):
-        if col in g.column_names:  # exact integer sums, scaled once per cell
-            scaled = pc.multiply(pc.cast(g[col], pa.float64()), scale)
-            g = g.set_column(g.schema.get_field_index(col), col, scaled)
+    # Integer sums (e.g. milliseconds) stay unscaled here: as float64 they are exact
+    # below 2**53, so adding partials is exact too; finalise() applies the scales.
     n = g.num_rows
     cols: dict[str, Any] = {"indicator_id": pa.array([spec.id] * n, pa.string()),
                             "indicator_version": pa.array([spec.version] * n, pa.string()),
@@ -93,8 +90,8 @@ def merge_partials(parts: Sequence[pa.Table], dims: Sequence[str]) -> pa.Table:
     lists = t["values"].combine_chunks()
     flat = pc.list_flatten(lists)
     parents = pc.list_parent_indices(lists)
-    items = t.select(keys).take(parents).append_column("v", flat)
-    j = items.join(g.select([*keys, "__g"]), keys=keys, join_type="inner").sort_by("__g")
+    items = _null_safe(t.select(keys).take(parents), dims).append_column("v", flat)
+    j = items.join(_null_safe(g.select([*keys, "__g"]), dims), keys=keys, join_type="inner").sort_by("__g")
     cell = _to_np(j["__g"]).astype(np.int64)
     counts = np.bincount(cell, minlength=g.num_rows)
     offsets = pa.array(np.r_[0, np.cumsum(counts)].astype(np.int32))
@@ -104,6 +101,15 @@ def merge_partials(parts: Sequence[pa.Table], dims: Sequence[str]) -> pa.Table:
     g = g.drop_columns(["__g"]).append_column(
         "values", values if any_lists else pa.nulls(g.num_rows, pa.list_(pa.float64())))
     return g.select(partial_schema(dims).names).cast(partial_schema(dims))
+
+
+NULL_KEY = "\x00null"  # stands for a null group value in joins (null keys never match)
+
+
+def _null_safe(t: pa.Table, cols: Sequence[str]) -> pa.Table:
+    for c in cols:
+        t = t.set_column(t.schema.get_field_index(c), c, pc.fill_null(t[c], NULL_KEY))
+    return t
 
 
 def _medians(values: pa.ChunkedArray | pa.Array) -> np.ndarray:
@@ -156,8 +162,14 @@ def _intervals(spec: IndicatorSpec, num: np.ndarray, den: np.ndarray, sumsq: np.
         return ratio, nan, nan
 
 
+def scales(contrib: Contributions) -> tuple[float, float, float]:
+    """The scales of an indicator's numerator, denominator and sum of squares."""
+    return (contrib.numerator_scale, contrib.denominator_scale, contrib.sumsq_scale)
+
+
 def finalise(spec: IndicatorSpec, part: pa.Table, periods: pa.Table, dims: Sequence[str], *,
-             suppression: int, confidence: float) -> pa.Table:
+             suppression: int, confidence: float,
+             scale: tuple[float, float, float] = (1.0, 1.0, 1.0)) -> pa.Table:
     """Turn one indicator's partial sums into result rows: value, interval, suppression."""
     dims = list(dims)
     # medians first: list columns cannot pass through a join
@@ -165,9 +177,9 @@ def finalise(spec: IndicatorSpec, part: pa.Table, periods: pa.Table, dims: Seque
     g = part.drop_columns(["values"]).append_column("__median", pa.array(median, pa.float64()))
     g = g.join(periods, keys="period", join_type="left outer")
     g = g.sort_by([("period", "ascending"), *[(d, "ascending") for d in dims]])
-    num = _to_np(pc.fill_null(g["numerator"], 0.0)).astype(np.float64)
-    den = _to_np(pc.fill_null(g["denominator"], 0.0)).astype(np.float64)
-    sumsq = _to_np(pc.fill_null(g["sumsq"], 0.0)).astype(np.float64)
+    num = _to_np(pc.fill_null(g["numerator"], 0.0)).astype(np.float64) * scale[0]
+    den = _to_np(pc.fill_null(g["denominator"], 0.0)).astype(np.float64) * scale[1]
+    sumsq = _to_np(pc.fill_null(g["sumsq"], 0.0)).astype(np.float64) * scale[2]
     if spec.unit == "median":
         value = np.where(den > 0, _to_np(g["__median"]).astype(np.float64), np.nan)
         lo = hi = np.full(len(num), np.nan)
@@ -175,15 +187,16 @@ def finalise(spec: IndicatorSpec, part: pa.Table, periods: pa.Table, dims: Seque
         value, lo, hi = _intervals(spec, num, den, sumsq, confidence)
     t = suppression
     parts = spec.statistics.applies_to
-    small_num = (num >= 1) & (num < t) if "numerator" in parts else np.zeros(len(num), bool)
-    small_den = (den >= 1) & (den < t) if ("denominator" in parts or "stays" in parts) \
-        else np.zeros(len(num), bool)
-    below_min = (den > 0) & (den < t)  # the run's minimum denominator
-    no_data = den <= 0
-    suppressed = ~no_data & (small_num | small_den | below_min)
-    hide_den = suppressed & small_den
-    status = np.where(no_data, "not_applicable", np.where(suppressed, "suppressed", "ok"))
-    reason = np.where(no_data, "no_data", np.where(suppressed, "low_n", ""))
+    # A count from 1 to t-1 is never shown: in the numerator where the spec's policy names it
+    # (also when there is no denominator), and in the denominator, which is also the run's
+    # minimum denominator. Zero is shown.
+    small_num = (num >= 1) & (num < t) & ("numerator" in parts)
+    small_den = (den > 0) & (den < t)
+    suppressed = small_num | small_den
+    no_data = (den <= 0) & ~suppressed
+    hide_den = small_den
+    status = np.where(suppressed, "suppressed", np.where(no_data, "not_applicable", "ok"))
+    reason = np.where(suppressed, "low_n", np.where(no_data, "no_data", ""))
     hide = suppressed | no_data
     n = g.num_rows
     out: dict[str, Any] = {

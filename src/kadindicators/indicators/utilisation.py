@@ -39,11 +39,15 @@ def stays_per_1000(ctx: StayContext) -> Contributions:
     if pop is not None and pop.num_rows:
         pop = pop.filter(pc.is_in(pop["age_band"], value_set=pa.array(adult_bands)))
         pop = pop.filter(pc.greater(pop["population"], 0))
-        keys = pa.table({"municipality": pop["municipality"], "year": pop["year"]})
-        have = keys.group_by(["municipality", "year"]).aggregate([])
-        probe = pa.table({"municipality": mun, "year": pc.cast(pc.year(adm), pa.int64()),
-                          "i": pa.array(np.arange(ctx.n))})
-        hit = probe.join(have, keys=["municipality", "year"], join_type="inner")["i"]
+        # the stay's own population cell must exist: municipality, year and any strata
+        # the population has (sex, age band), so no numerator lands on an empty denominator
+        cell = ["municipality", "year", *[d for d in ctx.strata if d in ("sex", "age_band")]]
+        have = pop.select(cell).group_by(cell).aggregate([])
+        probe_cols: dict[str, pa.Array] = {"municipality": mun, "year": pc.cast(pc.year(adm), pa.int64())}
+        for d in cell[2:]:
+            probe_cols[d] = ctx.stay_column(d)
+        probe = pa.table({**probe_cols, "i": pa.array(np.arange(ctx.n))})
+        hit = probe.join(have, keys=cell, join_type="inner")["i"]
         has_pop = np.zeros(ctx.n, dtype=bool)
         has_pop[_to_np(hit).astype(np.int64)] = True
     else:
@@ -55,9 +59,18 @@ def stays_per_1000(ctx: StayContext) -> Contributions:
                                    "no-population": adult & has_mun & ~has_pop})
     rows = [stays.rows]
     if pop is not None and pop.num_rows:
-        periods = ctx.period_table().to_pylist()
-        years = pa.array([p["period_start"].year for p in periods], pa.int64())
-        ptab = pa.table({"year": years, "period": [p["period"] for p in periods]})
+        # every period of every population year that starts before as_of, whether or not a
+        # stay falls in it (a municipality without stays has a rate of 0, not no row), and
+        # independent of which stays a partition holds
+        labels: list[str] = []
+        years_l: list[int] = []
+        for year in sorted(set(pop["year"].to_pylist())):
+            start = dt.date(year, 1, 1)
+            while start.year == year and start < ctx.as_of_date:
+                labels.append(period_label(start, ctx.period))
+                years_l.append(year)
+                start = next_period(start, ctx.period)
+        ptab = pa.table({"year": pa.array(years_l, pa.int64()), "period": pa.array(labels, pa.string())})
         joined = pop.join(ptab, keys="year", join_type="inner")
         cols: dict[str, pa.Array] = {"period": joined["period"]}
         for d in ctx.dims:

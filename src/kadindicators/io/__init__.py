@@ -44,15 +44,16 @@ def as_arrow(obj: Any, *, source: str = "<memory>") -> pa.Table:
         return pa.Table.from_batches([obj])
     if isinstance(obj, pa.RecordBatchReader):
         return obj.read_all()
-    if hasattr(obj, "__arrow_c_stream__"):
+    is_pandas = type(obj).__module__.startswith("pandas")
+    if hasattr(obj, "__arrow_c_stream__") and not is_pandas:
         try:
             return pa.table(obj)
-        except Exception:  # fall through to pandas conversion below
+        except Exception:  # noqa: BLE001 - fall through to the other conversions
             pass
-    if type(obj).__module__.startswith("pandas"):
+    if is_pandas:
         try:
             return pa.Table.from_pandas(obj, preserve_index=False)
-        except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        except (pa.ArrowInvalid, pa.ArrowTypeError, ValueError) as exc:
             raise InputError(f"the DataFrame cannot be converted to Arrow: {exc}",
                              f"DataFrame kan ikke gjøres om til Arrow: {exc}", source=source) from None
     if isinstance(obj, dict):

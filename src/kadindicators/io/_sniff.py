@@ -40,7 +40,7 @@ def decode(data: bytes) -> Decoded:
     if data.startswith(b"\xef\xbb\xbf"):
         return Decoded(text=data[3:].decode("utf-8", errors="replace"), encoding="utf-8", bom=True)
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return Decoded(text=data.decode("utf-16"), encoding="utf-16", bom=True)
+        return Decoded(text=data.decode("utf-16", errors="replace"), encoding="utf-16", bom=True)
     try:
         return Decoded(text=data.decode("utf-8"), encoding="utf-8", bom=False)
     except UnicodeDecodeError:

@@ -74,7 +74,8 @@ def as_strings(col: pa.Array) -> pa.Array:
     """Cast any column to strings (integral floats without a trailing .0)."""
     t = col.type
     if pa.types.is_dictionary(t):
-        col = col.dictionary_decode()
+        col = col.dictionary_decode() if not pa.types.is_string_view(t.value_type) else \
+            pc.cast(col, pa.string())
         t = col.type
     if pa.types.is_string(t):
         return col
@@ -87,7 +88,8 @@ def as_strings(col: pa.Array) -> pa.Array:
             ints = pa.array(np.where(ok, arr, 0).astype(np.int64), mask=~ok)
             return pc.cast(ints, pa.string())
     if pa.types.is_binary(t) or pa.types.is_large_binary(t):
-        return pc.cast(pc.cast(col, pa.binary()), pa.string(), safe=False)
+        return pa.array([None if v is None else v.decode("utf-8", errors="replace")
+                         for v in col.to_pylist()], pa.string())
     try:
         return pc.cast(col, pa.string())
     except (pa.ArrowNotImplementedError, pa.ArrowInvalid):
@@ -244,8 +246,9 @@ def parse_integer(present: pa.Array) -> tuple[pa.Array, np.ndarray]:
     ok = pc.match_substring_regex(filled, INT_RE).to_numpy(zero_copy_only=False)
     digits = pc.replace_substring_regex(filled, "[" + SPACES + r"]|[.,]0+$", "")
     digits = pc.if_else(pa.array(ok), digits, "0")
-    digits = pc.if_else(pc.greater(pc.utf8_length(digits), 18), "0", digits)
-    ok &= pc.less_equal(pc.utf8_length(pc.fill_null(present, "")), 24).to_numpy(zero_copy_only=False)
+    too_long = pc.greater(pc.utf8_length(digits), 18).to_numpy(zero_copy_only=False)
+    ok &= ~too_long  # beyond int64: not a plausible count or age, and never silently 0
+    digits = pc.if_else(pa.array(too_long), "0", digits)
     vals = pc.cast(digits, pa.int64()).to_numpy(zero_copy_only=False)
     return pa.array(np.where(ok, vals, 0), pa.int64(), mask=~ok), ok
 

@@ -1,0 +1,27 @@
+-- KAD-U04 Mean length of stay: reference implementation in DuckDB SQL.
+-- Written from spec/indicators/KAD-U04.yaml (prose only). Inputs: stays, params(as_of, period).
+-- numerator = sum of elapsed (absolute-instant) hours / 24 of completed stays; denominator = count.
+WITH s AS (
+    SELECT st.*,
+           CAST(st.admitted_at AT TIME ZONE 'Europe/Oslo' AS DATE) AS adm_date,
+           p.period AS period_kind
+    FROM stays st CROSS JOIN params p
+),
+labelled AS (
+    SELECT *,
+           CASE period_kind
+               WHEN 'year'    THEN strftime(adm_date, '%Y')
+               WHEN 'quarter' THEN strftime(adm_date, '%Y') || '-Q' || CAST(quarter(adm_date) AS VARCHAR)
+               WHEN 'month'   THEN strftime(adm_date, '%Y-%m')
+           END AS period_label,
+           -- elapsed time between instants (TIMESTAMPTZ), so DST transitions are handled
+           (epoch(discharged_at) - epoch(admitted_at)) / 86400.0 AS los_days
+    FROM s
+)
+SELECT period_label AS period,
+       unit_id,
+       coalesce(sum(los_days) FILTER (WHERE discharged_at IS NOT NULL), 0.0) AS numerator,
+       count(*) FILTER (WHERE discharged_at IS NOT NULL) AS denominator
+FROM labelled
+GROUP BY period_label, unit_id
+ORDER BY period, unit_id;
