@@ -98,6 +98,7 @@ def test_issues_and_rejected_outputs(files: tuple[Path, Path], tmp_path: Path,
     assert "personopplysninger" in err
     text = rejected.read_text(encoding="utf-8-sig")
     assert "'=HYPERLINK" in text and "\n=HYPERLINK" not in text
+    assert "row-ragged" in text  # a line that could not be split is listed too
     assert issues.read_text(encoding="utf-8-sig").count("\n") > 10
 
 

@@ -97,3 +97,19 @@ def test_unsupported_object_is_an_input_error() -> None:
     """An object that is not a table gives an InputError with a hint."""
     with pytest.raises(kad.InputError, match="pyarrow/polars/pandas"):
         kad.validate(stays=42)
+
+
+@pytest.mark.parametrize(("content", "rows", "bad_line"), [
+    (b"stay_id;patient_id;unit_id;admitted_at;age;sex;care_track", 0, None),
+    (b"stay_id;patient_id;unit_id;admitted_at;age;sex;care_track\n   \nA;p;U;2025-01-01T10:00;80;2;somatic\n", 1, None),
+    (b"\rstay_id;patient_id;unit_id;admitted_at;age;sex;care_track\rA;p;U;2025-01-01T10:00;80;2;somatic\r"
+     b"B;q;U;2025-13-01T10:00;80;2;somatic\r", 2, 4),
+], ids=["header-only-no-newline", "whitespace-line", "cr-leading-blank"])
+def test_edge_layouts(tmp_path: Path, content: bytes, rows: int, bad_line: int | None) -> None:
+    """Header-only files, blank-looking lines and CR-only files read with the right line numbers."""
+    p = tmp_path / "s.csv"
+    p.write_bytes(content)
+    rep = kad.validate(stays=p, as_of=AS_OF)
+    assert rep.rows_read == rows
+    errors = [r["row"] for r in rep.issues.to_pylist() if r["severity"] == "error"]
+    assert errors == ([bad_line] if bad_line else [])

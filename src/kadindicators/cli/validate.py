@@ -85,6 +85,12 @@ def _write_rejected(args: argparse.Namespace, report: object, lang: str) -> None
     rules = {r["row"]: ", ".join(sorted(r["rule_distinct"])) for r in by_row.to_pylist()}
     out = rows.add_column(0, "line", lines).add_column(
         1, "rules", pa.array([rules.get(x, "") for x in lines.to_pylist()], pa.string()))
+    if len(raw.ragged_lines):  # lines that could not be split into the columns: listed, cells empty
+        ragged = pa.table({"line": raw.ragged_lines,
+                           "rules": pa.array(["row-ragged"] * len(raw.ragged_lines), pa.string())})
+        ragged = pa.table({c: ragged[c] if c in ragged.column_names else pa.nulls(ragged.num_rows, out.schema.field(c).type)
+                           for c in out.column_names})
+        out = pa.concat_tables([out, ragged.cast(out.schema)]).sort_by("line")
     write_safe_csv(out, args.rejected)
     progress(t(lang,
                f"ADVARSEL: {args.rejected} inneholder avviste rader med personopplysninger; "

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 import numpy as np
 import pyarrow as pa
@@ -47,7 +48,9 @@ def _record_layout(buf: bytes, delimiter: str) -> tuple[np.ndarray, np.ndarray, 
     idx = np.clip(ends_eff - 1, 0, max(n - 1, 0))
     if n:
         ends_eff = np.where(has_cr & cr[idx], ends_eff - 1, ends_eff)
-    nonempty = ends_eff > starts
+    # blank records, also those of only spaces or tabs, are skipped (as Excel does)
+    content = np.concatenate(([0], np.cumsum(~((b == 32) | (b == 9) | cr), dtype=np.int64)))
+    nonempty = content[ends_eff] - content[starts] > 0
     starts, ends_eff = starts[nonempty], ends_eff[nonempty]
     lines = np.searchsorted(nl_pos, starts, side="left") + 1
     delim = (b == ord(delimiter)) & (parity == 0)
@@ -73,6 +76,8 @@ def read_csv_bytes(data: bytes, *, source: str) -> RawTable:
                          source=source)
     first_line = text.lstrip("\r\n").splitlines()[0]
     delimiter = sniff_delimiter(first_line)
+    if not text.endswith(("\n", "\r")):
+        text += "\n"  # a last line without a line break (e.g. a header-only file)
     buf = text.encode("utf-8")
     lines, counts, _ = _record_layout(buf, delimiter)
     header_fields = next(csv.reader(io.StringIO(text.lstrip("\r\n"), newline=""), delimiter=delimiter))
@@ -122,11 +127,11 @@ def _read_with_csv_module(text: str, delimiter: str, header: list[str], *, sourc
     cols: list[list[str]] = [[] for _ in range(ncol)]
     lines, ragged_lines, ragged_counts = [], [], []
     skipped = len(text) - len(text.lstrip("\r\n"))
-    offset = text[:skipped].count("\n")
+    offset = len(re.findall(r"\r\n|\r|\n", text[:skipped]))
     prev = reader.line_num
     for rec in reader:
         line, prev = prev + 1, reader.line_num  # the record starts after the previous one
-        if not rec:
+        if not rec or (len(rec) == 1 and not rec[0].strip()):
             continue
         if len(rec) != ncol:
             ragged_lines.append(line + offset)
