@@ -4,7 +4,10 @@
 WITH s AS (
     SELECT st.*,
            CAST(st.admitted_at AT TIME ZONE 'Europe/Oslo' AS DATE) AS adm_date,
-           p.period AS period_kind
+           p.period AS period_kind,
+           -- completed: discharged at or before as_of, which closes the observation window
+           -- (a NULL as_of means the default, after every timestamp in the data)
+           (st.discharged_at IS NOT NULL AND (p.as_of IS NULL OR st.discharged_at <= p.as_of)) AS completed
     FROM stays st CROSS JOIN params p
 ),
 labelled AS (
@@ -19,9 +22,9 @@ labelled AS (
 SELECT period_label AS period,
        unit_id,
        -- numerator: stays in the denominator with discharged_to = hospital
-       count(*) FILTER (WHERE discharged_at IS NOT NULL AND discharged_to = 'hospital') AS numerator,
-       -- denominator: completed stays (exclusion not-completed: discharged_at empty)
-       count(*) FILTER (WHERE discharged_at IS NOT NULL) AS denominator
+       count(*) FILTER (WHERE completed AND discharged_to = 'hospital') AS numerator,
+       -- denominator: completed stays (exclusion not-completed: discharged_at empty or after as_of)
+       count(*) FILTER (WHERE completed) AS denominator
 FROM labelled
 GROUP BY period_label, unit_id
 ORDER BY period, unit_id;

@@ -4,7 +4,10 @@
 WITH s AS (
     SELECT st.*,
            CAST(st.admitted_at AT TIME ZONE 'Europe/Oslo' AS DATE) AS adm_date,
-           p.period AS period_kind
+           p.period AS period_kind,
+           -- completed: discharged at or before as_of, which closes the observation window
+           -- (a NULL as_of means the default, after every timestamp in the data)
+           (st.discharged_at IS NOT NULL AND (p.as_of IS NULL OR st.discharged_at <= p.as_of)) AS completed
     FROM stays st CROSS JOIN params p
 ),
 labelled AS (
@@ -20,8 +23,8 @@ labelled AS (
 )
 SELECT period_label AS period,
        unit_id,
-       coalesce(sum(los_days) FILTER (WHERE discharged_at IS NOT NULL), 0.0) AS numerator,
-       count(*) FILTER (WHERE discharged_at IS NOT NULL) AS denominator
+       coalesce(sum(los_days) FILTER (WHERE completed), 0.0) AS numerator,
+       count(*) FILTER (WHERE completed) AS denominator
 FROM labelled
 GROUP BY period_label, unit_id
 ORDER BY period, unit_id;
