@@ -111,3 +111,11 @@ def test_raise_for_errors(tmp_path: Path) -> None:
     assert info.value.report is report
     clean = kad.validate(stays=report.valid, as_of=AS_OF)
     clean.raise_for_errors()
+
+
+def test_as_of_accepts_iso_text() -> None:
+    """as_of may be an ISO string, as in compute()."""
+    t = pa.table({"stay_id": ["A"], "patient_id": ["p"], "unit_id": ["U"], "admitted_at": ["2030-01-02T10:00"],
+                  "age": ["80"], "sex": ["2"], "care_track": ["somatic"]})
+    rules = kad.validate(stays=t, as_of="2026-01-01").issues["rule"].to_pylist()
+    assert "future-date" in rules

@@ -252,7 +252,7 @@ def validate(
     units: Any = None,
     population: Any = None,
     schema_version: str | None = None,
-    as_of: dt.datetime | dt.date | None = None,
+    as_of: dt.datetime | dt.date | str | None = None,
 ) -> ValidationReport:
     """Validate KAD data against the reporting schema.
 
@@ -267,7 +267,7 @@ def validate(
         on the admission date.
     schema_version : str, optional
         The reporting schema version to validate against (default: current).
-    as_of : datetime or date, optional
+    as_of : datetime, date or ISO string, optional
         The time of the extract; later timestamps are reported as future dates.
         Default: now.
 
@@ -298,6 +298,8 @@ def validate(
     .. versionadded:: 0.1.0
     """
     schema = load_schema(schema_version)
+    if isinstance(as_of, str):
+        as_of = dt.datetime.fromisoformat(as_of)
     if as_of is None:
         now = dt.datetime.now(dt.UTC)
     elif isinstance(as_of, dt.datetime):
