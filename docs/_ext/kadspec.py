@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import datetime as dt
 import json
 import os
 import re
@@ -115,22 +114,12 @@ def icode(text: Any) -> str:
 
 
 def value_text(v: Any) -> str:
-    """A YAML value as written in a CSV export (lists joined with ``|``)."""
-    if v is None:
-        return ""
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, dt.datetime):
-        return v.isoformat(timespec="minutes")
-    if isinstance(v, dt.date):
-        return v.isoformat()
-    if isinstance(v, list | tuple):
-        return "|".join(value_text(x) for x in v)
+    """A YAML value as written in a CSV export (the conformance runner's own rendering)."""
+    from kadindicators.testing.conformance import cell_text
+
     if isinstance(v, Mapping):
         return json.dumps({str(k): value_text(x) for k, x in v.items()}, ensure_ascii=False)
-    if isinstance(v, float) and v.is_integer() and abs(v) < 1e15:
-        return str(v)
-    return str(v)
+    return cell_text(v) or ""
 
 
 def cval(v: Any) -> str:

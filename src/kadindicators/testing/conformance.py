@@ -25,7 +25,7 @@ from .. import _yaml
 from .._resources import spec_root
 from ..spec.loader import load_schema
 
-__all__ = ["ConformanceCase", "case_input", "load_cases", "run_case"]
+__all__ = ["ConformanceCase", "case_input", "cell_text", "load_cases", "run_case"]
 
 REQUIRED = ("indicator", "case", "spec_ref", "since_version", "tags", "parameters", "input", "expected")
 DEFAULTS = {"by": ["unit_id"], "period": "year", "strata": [], "as_of": None, "suppression": 5}
@@ -68,7 +68,14 @@ def load_cases(root: Path | None = None) -> list[ConformanceCase]:
     return out
 
 
-def _text(v: Any) -> str | None:
+def cell_text(v: Any) -> str | None:
+    """A case value as a CSV export would write it (lists joined with ``|``; None stays None).
+
+    Examples
+    --------
+    >>> cell_text(["3301", "3312"]), cell_text(True), cell_text(None)
+    ('3301|3312', 'true', None)
+    """
     if v is None:
         return None
     if isinstance(v, bool):
@@ -77,8 +84,8 @@ def _text(v: Any) -> str | None:
         return v.isoformat(timespec="minutes")
     if isinstance(v, dt.date):
         return v.isoformat()
-    if isinstance(v, list):
-        return "|".join(str(x) for x in v)
+    if isinstance(v, list | tuple):
+        return "|".join(cell_text(x) or "" for x in v)
     return str(v)
 
 
@@ -89,7 +96,7 @@ def case_input(case: ConformanceCase) -> dict[str, pa.Table]:
     for table, rows in case.input.items():
         names = schema.tables[table].field_names
         used = [n for n in names if any(n in r for r in rows)]
-        out[table] = pa.table({n: pa.array([_text(r.get(n)) for r in rows], pa.string()) for n in used})
+        out[table] = pa.table({n: pa.array([cell_text(r.get(n)) for r in rows], pa.string()) for n in used})
     return out
 
 
