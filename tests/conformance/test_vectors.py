@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from kadindicators.indicators import REGISTRY
 from kadindicators.spec.indicators import load_indicators
 from kadindicators.testing.conformance import ConformanceCase, load_cases, run_case
 
@@ -13,6 +14,9 @@ CASES = load_cases()
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_vector(case: ConformanceCase) -> None:
     """The library's result equals the hand-checked expected rows."""
+    spec = load_indicators().get(case.indicator)
+    if case.indicator not in REGISTRY and spec is not None and spec.status in ("draft", "proposed"):
+        pytest.skip(f"{case.indicator} is a {spec.status} without an implementation yet")
     assert run_case(case) == []
 
 

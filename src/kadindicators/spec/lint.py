@@ -10,7 +10,9 @@ Checks, for every ``spec/indicators/*.yaml`` (or the paths given):
 - an ``adopted`` spec has a registered implementation of the same version and
   conformance cases that pass, exercising every exclusion and stratification;
 - a change of the definition (numerator, denominator, exclusions, period
-  attribution, unit) comes with a major version bump against ``spec/spec.lock``.
+  attribution, unit) comes with a major version bump against ``spec/spec.lock``;
+- no text of a spec or of its conformance cases still carries the ``TODO`` marker
+  of ``spec new`` (a warning for a draft, an error once proposed or adopted).
 
 .. versionadded:: 0.1.0
 """
@@ -29,6 +31,7 @@ from .._resources import spec_root
 from ..errors import SpecError
 from .indicators import IndicatorSpec, _build, jsonable, schema_errors
 from .loader import load_schema
+from .scaffold import todo_markers
 
 LOCK_NAME = "spec.lock"
 
@@ -44,13 +47,15 @@ class LintIssue:
     message_nb: str
     hint_en: str = ""
     hint_nb: str = ""
+    severity: str = "error"  # error | warning (a warning does not fail lint)
 
     def format(self, lang: str = "en") -> str:
-        """``file:line: rule: message (hint)`` in ``lang``."""
+        """``file:line: rule: message (hint)`` in ``lang``; warnings are marked."""
         where = f"{self.file}:{self.line}" if self.line else self.file
         msg = self.message_en if lang == "en" else self.message_nb
         hint = self.hint_en if lang == "en" else self.hint_nb
-        return f"{where}: {self.rule}: {msg}" + (f" — {hint}" if hint else "")
+        sev = "" if self.severity == "error" else (" (warning)" if lang == "en" else " (advarsel)")
+        return f"{where}: {self.rule}{sev}: {msg}" + (f" — {hint}" if hint else "")
 
 
 def _line(lines: Mapping[tuple[str, ...], int], path: Sequence[Any]) -> int | None:
@@ -104,9 +109,17 @@ class _Linter:
         self.issues: list[LintIssue] = []
 
     def add(self, file: Path, line: int | None, rule: str, en: str, nb: str, hint_en: str = "",
-            hint_nb: str = "") -> None:
+            hint_nb: str = "", severity: str = "error") -> None:
         self.issues.append(LintIssue(file=str(file), line=line, rule=rule, message_en=en, message_nb=nb,
-                                     hint_en=hint_en, hint_nb=hint_nb or hint_en))
+                                     hint_en=hint_en, hint_nb=hint_nb or hint_en, severity=severity))
+
+    def todo(self, file: Path, raw: Any, lines: Mapping[tuple[str, ...], int], status: str) -> None:
+        """TODO texts: a warning in a draft, an error once proposed or adopted."""
+        for where, line in todo_markers(raw, lines):
+            self.add(file, line, "todo", f"{where} still holds a TODO text",
+                     f"{where} har fortsatt en TODO-tekst",
+                     "write the text before the spec is proposed", "skriv teksten før spesifikasjonen foreslås",
+                     severity="warning" if status == "draft" else "error")
 
 
 def _check_refs(lint: _Linter, path: Path, raw: Mapping[str, Any],
@@ -167,6 +180,9 @@ def lint(paths: Sequence[Path] | None = None, *, run_conformance: bool = True,
     >>> from kadindicators.spec.lint import lint
     >>> lint(run_conformance=False)
     []
+
+    .. versionchanged:: 0.2.0
+       Issues have a ``severity``; ``TODO`` texts are reported (``todo``).
     """
     from ..indicators import REGISTRY
     from ..testing.conformance import load_cases, run_case
@@ -217,12 +233,17 @@ def lint(paths: Sequence[Path] | None = None, *, run_conformance: bool = True,
                       f"reporting schema {schema_version} is outside {raw['data_requirements']['schema_version']}",
                       f"rapporteringsskjema {schema_version} er utenfor {raw['data_requirements']['schema_version']}")
         _check_refs(lint_, path, raw, lines)
+        lint_.todo(path, raw, lines, spec.status)
         specs.append((spec, lines))
 
     locked = read_lock(root) if lock is None else lock
     cases = load_cases(root)  # coverage is checked even when the cases are not run
     for spec, lines in specs:
         path = spec.path
+        for c in cases:
+            if c.indicator == spec.id:
+                craw, clines = _yaml.load_with_lines(c.path)
+                lint_.todo(c.path, craw, clines, spec.status)
         old = locked.get(spec.id)
         if old:
             changed = old["definition_hash"] != spec.definition_hash
