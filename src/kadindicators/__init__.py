@@ -32,7 +32,7 @@ from .validation import validate
 from .validation.report import ValidationReport
 
 if TYPE_CHECKING:
-    from . import synth, testing
+    from . import disclosure, reports, synth, testing
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -47,17 +47,19 @@ __all__ = [
     "catalogue",
     "compute",
     "compute_partials",
+    "disclosure",
     "explain",
     "get_indicator",
     "merge",
     "result_metadata",
     "read_table",
+    "reports",
     "synth",
     "testing",
     "validate",
 ]
 
-_LAZY = {"synth", "testing"}
+_LAZY = {"disclosure", "reports", "synth", "testing"}
 
 
 def __getattr__(name: str) -> Any:

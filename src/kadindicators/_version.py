@@ -1,3 +1,3 @@
 """The library version (static, read by hatchling; CI clones may have no tags)."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

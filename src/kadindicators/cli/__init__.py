@@ -29,7 +29,7 @@ def _pre_lang(argv: Sequence[str]) -> str:
 
 def build_parser(lang: str = "nb") -> argparse.ArgumentParser:
     """Build the argument parser (help texts in ``lang``)."""
-    from . import compute, demo, spec, synth, validate
+    from . import compute, demo, national_form, report, spec, synth, validate
 
     def common(default: bool) -> argparse.ArgumentParser:
         # Options accepted before and after the command; only the top level sets defaults,
@@ -53,7 +53,7 @@ def build_parser(lang: str = "nb") -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"kadindicators {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    for mod in (validate, compute, spec, synth, demo):
+    for mod in (validate, compute, national_form, report, spec, synth, demo):
         mod.add_parser(sub, lang, [common(False)])
     return parser
 

@@ -31,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
 
     lang = args.lang
     out: Path = args.out
-    steps = 4
+    steps = 6
     progress(t(lang, f"[1/{steps}] Lager syntetisk region (Vestre Viken) …",
                f"[1/{steps}] Making the synthetic region (Vestre Viken) …"))
     region = synth.generate(years=parse_years(args.years), seed=args.seed)
@@ -54,6 +54,7 @@ def run(args: argparse.Namespace) -> int:
     pq.write_table(report.valid, reports / "stays_valid.parquet")
     progress(t(lang, f"[4/{steps}] Beregner indikatorene …", f"[4/{steps}] Computing the indicators …"))
     import pyarrow as pa
+    import pyarrow.compute as pc
 
     from .. import compute
 
@@ -64,12 +65,28 @@ def run(args: argparse.Namespace) -> int:
     results = pa.concat_tables([by_unit.append_column("municipality", pa.nulls(by_unit.num_rows, pa.string())),
                                 by_mun.add_column(5, "unit_id", pa.nulls(by_mun.num_rows, pa.string()))
                                 .select(by_unit.column_names + ["municipality"])])
-    results = results.replace_schema_metadata(by_unit.schema.metadata)
+    from ..disclosure import protect_results
+
+    # unit rows and municipality rows in one file add up to the same regional totals:
+    # protect them together so that no masked count can be recovered by subtraction
+    results = protect_results(results.replace_schema_metadata(by_unit.schema.metadata))
     pq.write_table(results, reports / "indicators.parquet")
     write_safe_csv(results, reports / "indicators.csv")
+    progress(t(lang, f"[5/{steps}] Lager nasjonalt årsskjema …", f"[5/{steps}] Making the national annual form …"))
+    form_files = _national_form(tables, max(region.years), reports, lang)
+    progress(t(lang, f"[6/{steps}] Lager tilbakemeldingsrapporter (HTML) for regionen og hver enhet …",
+               f"[6/{steps}] Making the feedback reports (HTML) for the region and each unit …"))
+    from ..reports import feedback_reports
+
+    html = feedback_reports(**tables, lang=lang, as_of=as_of)
+    report_files = {}
+    for key, rep in html.items():
+        name = "feedback_region.html" if key == "region" else f"units/{_safe_name(key)}.html"
+        report_files[name] = rep.write(reports / name)
     print(report.summary_text(lang=lang, max_issues=10))
     print()
-    print(_headline(by_unit, lang))
+    # from the protected file, so that no value printed here was masked there
+    print(_headline(results.filter(pc.is_valid(results["unit_id"])), lang))
     print()
     print(t(lang, "Filer:", "Files:"))
     for name, path in {**paths, "opphold_norsk.csv": no_csv,
@@ -78,11 +95,32 @@ def run(args: argparse.Namespace) -> int:
                        "validation_issues.csv": reports / "validation_issues.csv",
                        "stays_valid.parquet": reports / "stays_valid.parquet",
                        "indicators.parquet": reports / "indicators.parquet",
-                       "indicators.csv": reports / "indicators.csv"}.items():
+                       "indicators.csv": reports / "indicators.csv", **form_files,
+                       "feedback_region.html": report_files["feedback_region.html"]}.items():
         print(f"  {name:<24} {path}")
-    print(t(lang, "Nasjonalt skjema og tilbakemeldingsrapport (HTML) er planlagt.",
-            "The national form and the feedback report (HTML) are planned."))
+    print(t(lang, f"  {'units/*.html':<24} {reports / 'units'} ({len(report_files) - 1} enheter)",
+            f"  {'units/*.html':<24} {reports / 'units'} ({len(report_files) - 1} units)"))
     return 0
+
+
+def _safe_name(key: str) -> str:
+    """A file name from a unit id: letters, digits, dot, dash and underscore only; never a path."""
+    import re
+
+    name = re.sub(r"[^A-Za-z0-9._-]", "_", key).lstrip(".")
+    return name[:100] or "unit"
+
+
+def _national_form(tables: dict[str, object], year: int, out: Path, lang: str) -> dict[str, Path]:
+    """The national annual form for the region's latest year, as xlsx and csv."""
+    from ..reports import national_form, write_national_form
+
+    form = national_form(stays=tables["stays"], units=tables["units"], year=year, lang=lang)
+    files = {}
+    for suffix in ("xlsx", "csv"):
+        name = f"national_form_{year}.{suffix}"
+        files[name] = write_national_form(form, out / name, lang=lang)
+    return files
 
 
 def _headline(results: object, lang: str) -> str:
