@@ -135,9 +135,22 @@ def test_demo_runs_the_chain(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     out = capsys.readouterr().out
     for name in ("validation.json", "indicators.parquet", "indicators.csv", "opphold_norsk.csv"):
         assert name in out
-    res = pq.read_table(tmp_path / "d" / "reports" / "indicators.parquet")
+    for name in ("national_form_2025.xlsx", "national_form_2025.csv", "feedback_region.html"):
+        assert name in out
+    reports = tmp_path / "d" / "reports"
+    res = pq.read_table(reports / "indicators.parquet")
     assert {"KAD-Q01", "KAD-U01", "KAD-U03"} <= set(res["indicator_id"].to_pylist())
     assert b"kadindicators.spec_hash" in res.schema.metadata
+    assert b"kadindicators.disclosure" in res.schema.metadata  # units and municipalities protected together
+    # one feedback report per unit with valid stays, each a complete HTML page
+    units = sorted((reports / "units").glob("*.html"))
+    stays = pq.read_table(reports / "stays_valid.parquet")
+    assert len(units) == len(set(stays["unit_id"].to_pylist()))
+    assert all(p.read_text(encoding="utf-8").rstrip().endswith("</html>") for p in units)
+    import openpyxl
+
+    wb = openpyxl.load_workbook(reports / "national_form_2025.xlsx", read_only=True)
+    assert len(wb.sheetnames) >= 3
 
 
 def test_compute_command(files: tuple[Path, Path], tmp_path: Path) -> None:

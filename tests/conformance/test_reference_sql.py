@@ -38,7 +38,7 @@ MUNICIPALITY_CODES = _municipality_codes()
 
 # indicator id -> the group column the SQL returns
 GROUP = {"KAD-Q01": "unit_id", "KAD-U04": "unit_id", "KAD-Q02": "unit_id", "KAD-Q04": "unit_id"}
-for _extra, _col in (("KAD-U03", "unit_id"), ("KAD-U01", "municipality")):
+for _extra, _col in (("KAD-U03", "unit_id"), ("KAD-U01", "municipality"), ("KAD-U01S", "municipality")):
     if (SQL_DIR / f"{_extra}.sql").exists():
         GROUP[_extra] = _col
 
@@ -62,6 +62,15 @@ def _as_of(value: object) -> dt.datetime | None:
 def run_sql(indicator: str, tables: dict[str, pa.Table], as_of: dt.datetime | None,
             period: str) -> dict[tuple[str, str | None], tuple[float, float]]:
     """Run the reference SQL; {(period, group): (numerator, denominator)}."""
+    return {k: (v[0], v[1]) for k, v in run_sql_values(indicator, tables, as_of, period).items()}
+
+
+def run_sql_values(indicator: str, tables: dict[str, pa.Table], as_of: dt.datetime | None,
+                   period: str) -> dict[tuple[str, str | None], tuple[float, float, float | None]]:
+    """Run the reference SQL; {(period, group): (numerator, denominator, value or None)}.
+
+    The value is the SQL's ``value`` column where it has one (KAD-U01S: the DSR), else None.
+    """
     con = duckdb.connect()
     try:
         con.execute("SET TimeZone='Europe/Oslo'")
@@ -81,7 +90,9 @@ def run_sql(indicator: str, tables: dict[str, pa.Table], as_of: dt.datetime | No
         out = {}
         for values in cur.fetchall():
             row = dict(zip(names, values, strict=True))
-            out[(row["period"], row[col])] = (float(row["numerator"]), float(row["denominator"]))
+            value = row.get("value")
+            out[(row["period"], row[col])] = (float(row["numerator"]), float(row["denominator"]),
+                                              None if value is None else float(value))
         return out
     finally:
         con.close()
@@ -101,7 +112,8 @@ def test_sql_matches_vector(case: ConformanceCase) -> None:
     report = kadindicators.validate(**case_input(case), as_of=dt.date(2100, 1, 1))
     typed = {k: report.tables[k] for k in case.input}
     as_of = _as_of(p.get("as_of"))
-    got = run_sql(case.indicator, typed, as_of, p["period"])
+    got_values = run_sql_values(case.indicator, typed, as_of, p["period"])
+    got = {k: (v[0], v[1]) for k, v in got_values.items()}
     want_rows = case.expected.get("rows", [])
     want = {(str(r["period"]), None if r.get(col) is None else str(r[col])): r for r in want_rows}
     assert set(got) == set(want), f"row keys differ: sql={sorted(got, key=str)} case={sorted(want, key=str)}"
@@ -121,6 +133,9 @@ def test_sql_matches_vector(case: ConformanceCase) -> None:
             exp_num, exp_den = w["numerator"], w["denominator"]
         if not _close(num, exp_num) or not _close(den, exp_den):
             problems.append(f"{key}: sql {num}/{den}, expected {exp_num}/{exp_den}")
+        value = got_values[key][2]
+        if "value" in w and value is not None and not _close(value, w["value"]):
+            problems.append(f"{key}: sql value {value}, expected {w['value']}")
     assert problems == []
 
 
@@ -139,9 +154,13 @@ def test_sql_matches_library_on_synthetic(
     res = kadindicators.compute(**tables, indicators=[indicator], by=(col,), period="quarter",
                                 suppression=1, as_of=None)
     lib = {(r["period"], r[col]): (r["numerator"], r["denominator"]) for r in res.to_pylist()}
-    got = run_sql(indicator, tables, None, "quarter")
+    lib_values = {(r["period"], r[col]): r["value"] for r in res.to_pylist()}
+    got_values = run_sql_values(indicator, tables, None, "quarter")
+    got = {k: (v[0], v[1]) for k, v in got_values.items()}
     assert set(got) == set(lib), (f"only sql: {sorted(set(got) - set(lib), key=str)[:5]}; "
                                   f"only library: {sorted(set(lib) - set(got), key=str)[:5]}")
     problems = [f"{k}: sql {got[k]}, library {lib[k]}" for k in sorted(lib, key=str)
                 if not (_close(got[k][0], lib[k][0]) and _close(got[k][1], lib[k][1]))]
+    problems += [f"{k}: sql value {got_values[k][2]}, library {lib_values[k]}" for k in sorted(lib, key=str)
+                 if got_values[k][2] is not None and not _close(got_values[k][2], lib_values[k])]
     assert problems[:10] == []

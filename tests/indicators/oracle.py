@@ -32,15 +32,20 @@ def oracle(indicator: str, stays: list[dict[str, Any]], *, as_of: dt.datetime,
     death: dict[str, dt.date] = {}  # the patient's date of death, from any of their stays
     for s in stays:
         days = [s["died_at"]] if s["died_at"] is not None else []
-        if s["discharged_at"] is not None and s["discharged_at"] <= as_of and s["discharged_to"] == "died":
+        if (s["discharged_at"] is not None and s["discharged_at"].astimezone(dt.UTC) <= as_of.astimezone(dt.UTC)
+                and s["discharged_to"] == "died"):
             days.append(s["discharged_at"].astimezone(as_of.tzinfo).date())
         for d in days:
             death[s["patient_id"]] = min(d, death.get(s["patient_id"], d))
+    utc = dt.UTC
     for s in stays:
         adm, dis = s["admitted_at"], s["discharged_at"]
         key = (_label(adm.date(), period), s["unit_id"])
-        done = dis is not None and dis <= as_of
-        los = (dis - adm) if done else None  # aware datetimes: elapsed time
+        # Elapsed time needs UTC: Python subtracts and compares two datetimes that share a
+        # tzinfo (zoneinfo Europe/Oslo) on the wall clock, an hour off across a DST change.
+        adm_u, dis_u = adm.astimezone(utc), None if dis is None else dis.astimezone(utc)
+        done = dis_u is not None and dis_u <= as_of.astimezone(utc)
+        los = (dis_u - adm_u) if dis_u is not None and done else None
         num = den = 0.0
         if indicator == "KAD-Q01":
             den = float(done)
@@ -66,11 +71,21 @@ def oracle(indicator: str, stays: list[dict[str, Any]], *, as_of: dt.datetime,
             den = float(followed)
             num = float(followed and died)
         elif indicator == "KAD-Q02":
-            index = (done and s["discharged_to"] not in ("died", "hospital")
-                     and dis + 30 * D <= as_of)
+            index = (done and dis_u is not None and s["discharged_to"] not in ("died", "hospital")
+                     and dis_u + 30 * D <= as_of.astimezone(utc))
             den = float(index)
-            if index:
-                num = float(any(dis < o["admitted_at"] <= dis + 30 * D for o in by_patient[s["patient_id"]]))
+            if index and dis_u is not None:
+                num = float(any(dis_u < o["admitted_at"].astimezone(utc) <= dis_u + 30 * D
+                                for o in by_patient[s["patient_id"]]))
+        elif indicator == "KAD-P01":
+            alive = done and s["discharged_to"] in ("home", "home_with_services", "nursing_home", "hospital",
+                                                    "other")
+            den = float(alive)
+            num = float(alive and s["discharged_to"] in ("home", "home_with_services"))
+        elif indicator == "KAD-P02":
+            known = s["admitted_from"] is not None
+            den = float(known)
+            num = float(known and s["admitted_from"] in ("out_of_hours", "gp"))
         else:
             raise KeyError(indicator)
         out[key][0] += num
@@ -78,4 +93,5 @@ def oracle(indicator: str, stays: list[dict[str, Any]], *, as_of: dt.datetime,
     return {k: (v[0], v[1]) for k, v in out.items()}
 
 
-ORACLE_IDS = ("KAD-Q01", "KAD-Q01A", "KAD-Q02", "KAD-Q04", "KAD-Q05", "KAD-U04", "KAD-U04M", "KAD-U05")
+ORACLE_IDS = ("KAD-P01", "KAD-P02", "KAD-Q01", "KAD-Q01A", "KAD-Q02", "KAD-Q04", "KAD-Q05", "KAD-U04",
+              "KAD-U04M", "KAD-U05")

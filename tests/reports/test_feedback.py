@@ -213,3 +213,14 @@ def test_report_renders_in_headless_chromium(tmp_path: Path, region) -> None:  #
     img = mpimg.imread(str(shot))
     assert img.shape[0] >= 3000 and img.shape[1] >= 1200
     assert float(img[..., :3].std()) > 0.05, "the screenshot is blank"
+
+
+@pytest.mark.parametrize("n", [1, 7, 40])
+def test_tiny_data_still_renders_without_leaks(region, n: int) -> None:  # type: ignore[no-untyped-def]
+    """A handful of stays: nearly everything is masked, nothing breaks, nothing small shows."""
+    stays = region.stays.sort_by("admitted_at").slice(0, n)
+    rep = feedback_report(stays=stays, units=region.units, population=region.population, generated=GEN)
+    page = parse(rep.html)
+    check_clean(page)
+    check_count_cells(page)
+    assert rep.figures and all(page.figures.values())

@@ -423,3 +423,25 @@ def test_mean_t_merges_partitions(data: list[float], parts: int) -> None:
     # The partial statistics computed cell by cell agree with the merged ones.
     m_parts, _, _ = mean_t(total, total_sq, count)
     np.testing.assert_allclose(np.nansum(m_parts * count), total.sum(), atol=1e-6)
+
+
+def test_dsr_empty_strata_zero_keeps_the_weight() -> None:
+    # Stratum 2 has no population and no events: with empty_strata="zero" its rate is 0 and its
+    # weight stays in sum(w): DSR = (1 * 5/1000 + 1 * 0) / 2 = 0.0025; undefined by default.
+    value, lower, upper = dsr([5, 0], [1000, 0], [1, 1], groups=[0, 0], multiplier=1.0, method="gamma",
+                              empty_strata="zero")
+    assert value[0] == pytest.approx(0.0025, rel=1e-15)
+    # rate, standard error and w_M are all half those of the one populated stratum alone, so the
+    # gamma limits are half its limits too
+    _, flo, fhi = dsr([5], [1000], [1], groups=[0], multiplier=1.0, method="gamma")
+    assert (lower[0], upper[0]) == pytest.approx((flo[0] / 2, fhi[0] / 2), rel=1e-12)
+    default = dsr([5, 0], [1000, 0], [1, 1], groups=[0, 0], multiplier=1.0, method="gamma")
+    assert np.isnan(default[0][0])
+    # events without population stay undefined either way
+    bad = dsr([5, 1], [1000, 0], [1, 1], groups=[0, 0], method="gamma", empty_strata="zero")
+    assert np.isnan(bad[0][0])
+    # a group whose strata are all empty has no rate
+    none = dsr([0, 0], [0, 0], [1, 1], groups=[0, 0], method="gamma", empty_strata="zero")
+    assert np.isnan(none[0][0])
+    with pytest.raises(ValueError):
+        dsr([1], [1], [1], groups=[0], empty_strata="drop")  # type: ignore[arg-type]

@@ -38,6 +38,10 @@ def add_parser(sub: argparse._SubParsersAction, lang: str,  # type: ignore[type-
     p.add_argument("--as-of", metavar="DATE")
     p.add_argument("--suppression", type=int, default=5, metavar="N")
     p.add_argument("--confidence", type=float, default=0.95)
+    p.add_argument("--standard-population", metavar="ID|FILE",
+                   help=t(lang, "standardbefolkning for standardiserte rater (KAD-U01S): id (esp2013) eller en "
+                                "befolkningsfil", "standard population for standardised rates (KAD-U01S): an id "
+                                "(esp2013) or a population file"))
     p.add_argument("--format", choices=("parquet", "csv"), default=None)
     p.add_argument("-o", "--out", required=True, type=Path, metavar="OUT")
     p.set_defaults(run=run)
@@ -61,7 +65,8 @@ def run(args: argparse.Namespace) -> int:
                      population=report.tables.get("population"), indicators=split or None,
                      by=tuple(x for x in args.by.split(",") if x), period=args.period,
                      strata=tuple(x for x in args.strata.split(",") if x), as_of=args.as_of,
-                     suppression=args.suppression, confidence=args.confidence)
+                     suppression=args.suppression, confidence=args.confidence,
+                     standard_population=args.standard_population)
     fmt = args.format or ("csv" if args.out.suffix.lower() == ".csv" else "parquet")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "csv":

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import functools
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
@@ -24,22 +25,31 @@ from ..errors import KadError
 from ..schema import TIMEZONE, arrow_schema
 from ..spec.indicators import IndicatorSpec, load_indicators
 from ..spec.loader import load_schema
-from . import quality, utilisation  # noqa: F401  (registers the implementations)
+from . import pathways, quality, utilisation  # noqa: F401  (registers the implementations)
 from ._context import PERIODS, StayContext, _oslo, periods_from_labels
 from ._engine import (
     finalise,
     fingerprint,
-    scales,
+    is_standardised,
     merge_partials,
     metadata,
     partial,
     partial_schema,
     result_schema,
+    scales,
 )
 from ._registry import REGISTRY, RegistryError
+from ._standard import (
+    StandardPopulation,
+    StandardPopulationError,
+    load_standard,
+    shipped_standards,
+    standard_from_table,
+)
 
-__all__ = ["REGISTRY", "RegistryError", "UnknownIndicatorError", "catalogue", "compute", "compute_partials",
-           "explain", "get_indicator", "merge", "result_metadata"]
+__all__ = ["REGISTRY", "RegistryError", "StandardPopulation", "StandardPopulationError",
+           "UnknownIndicatorError", "catalogue", "compute", "compute_partials", "explain", "get_indicator",
+           "merge", "result_metadata", "standard_population"]
 
 
 class UnknownIndicatorError(KadError, KeyError):
@@ -101,6 +111,65 @@ def _typed(obj: Any, table: str, schema_version: str) -> tuple[pa.Table | None, 
     return report.tables[table], report.summaries[table].rows_rejected
 
 
+def standard_population(value: Any = "esp2013") -> StandardPopulation:
+    """A standard population for direct standardisation, from an id or a population table.
+
+    Parameters
+    ----------
+    value : str, StandardPopulation or table-like
+        The id of a standard shipped in ``spec/standard-populations`` (``"esp2013"``),
+        a :class:`StandardPopulation`, or a table (or file) with the population table's
+        schema, whose population summed by sex and age band gives the weights.
+
+    Returns
+    -------
+    StandardPopulation
+        ``id`` (``"table"`` for one made from a table) and ``weights``, one per
+        stratum ``"<sex>|<age band>"`` (sex 1 and 2 × the adult age bands).
+
+    Raises
+    ------
+    StandardPopulationError
+        Unknown id, rows of the table rejected by validation, or a stratum without
+        a positive weight.
+
+    Examples
+    --------
+    >>> import kadindicators as kad
+    >>> from kadindicators.indicators import standard_population
+    >>> standard_population("esp2013").weights["1|67-79"]
+    12300.0
+    >>> region = kad.synth.generate(years=(2024,), seed=1, scale=0.05)
+    >>> standard_population(region.population).id
+    'table'
+
+    .. versionadded:: 0.2.0
+    """
+    return _resolve_standard(value)
+
+
+def _resolve_standard(value: Any) -> StandardPopulation:
+    if isinstance(value, StandardPopulation):
+        return value
+    if isinstance(value, str) and (value in shipped_standards() or not _is_file(value)):
+        return load_standard(value)
+    table, rejected = _typed(value, "population", load_schema().version)
+    if table is None:
+        raise StandardPopulationError("no standard population given", "ingen standardbefolkning oppgitt")
+    if rejected:
+        raise StandardPopulationError(
+            f"{rejected} rows of the standard population table were rejected by validation",
+            f"{rejected} rader i standardbefolkningstabellen ble avvist ved validering",
+            hint_en="validate it as population and fix the rows", hint_nb="valider den som befolkning og rett radene")
+    return standard_from_table(table)
+
+
+def _is_file(value: str) -> bool:
+    from pathlib import Path
+
+    return Path(value).is_file()
+
+
 def _default_as_of(stays: pa.Table) -> dt.datetime:
     """The latest timestamp in the data, rounded up to the next local midnight."""
     if stays.num_rows == 0:
@@ -130,7 +199,8 @@ def _as_of(value: Any, stays: pa.Table) -> dt.datetime:
 def _run(*, stays: Any, units: Any, population: Any, indicators: Sequence[str] | None,
          by: Sequence[str], period: str, strata: Sequence[str],
          as_of: dt.datetime | dt.date | str | None, reference_denominators: bool = True,
-         since: dt.date | None = None) -> tuple[list[tuple[IndicatorSpec, pa.Table, tuple[float, float, float]]], StayContext,
+         since: dt.date | None = None, standard_population: Any = None,
+         ) -> tuple[list[tuple[IndicatorSpec, pa.Table, tuple[float, float, float]]], StayContext,
                     dict[str, Any]]:
     """Validate/coerce inputs, run every indicator function, and sum its contributions."""
     if period not in PERIODS:
@@ -149,7 +219,10 @@ def _run(*, stays: Any, units: Any, population: Any, indicators: Sequence[str] |
                       by=by_t, strata=strata_t, since=since)
     out: list[tuple[IndicatorSpec, pa.Table, tuple[float, float, float]]] = []
     excluded: dict[str, dict[str, int]] = {}
+    counted: dict[str, int] = {}
     skipped: dict[str, str] = {}
+    standards: dict[str, StandardPopulation] = {}
+    given = None if standard_population is None else _resolve_standard(standard_population)
     for iid in ids:
         spec = get_indicator(iid)
         groups = set(spec.groupings) | {"region"}
@@ -167,14 +240,21 @@ def _run(*, stays: Any, units: Any, population: Any, indicators: Sequence[str] |
         if version != spec.version:
             raise RegistryError(f"{iid}: implementation {version} does not match spec {spec.version}",
                                 f"{iid}: implementasjon {version} stemmer ikke med spesifikasjon {spec.version}")
+        if is_standardised(spec):
+            standards[iid] = given or load_standard(str(spec.statistics.standard_population))
         contrib = fn(ctx)
         out.append((spec, partial(spec, contrib, ctx.dims, reference_denominators=reference_denominators),
                     scales(contrib)))
         excluded[iid] = {k: int(pc.sum(v).as_py() or 0) for k, v in contrib.excluded.items()}
+        # stays that take part (denominator or numerator): with the exclusions, every stay is accounted for
+        roles = [m for m in (contrib.denominator_mask, contrib.numerator_mask) if m is not None]
+        counted[iid] = int(pc.sum(functools.reduce(pc.or_, roles)).as_py() or 0) if roles else 0
     info = {
         "schema_version": schema_version, "as_of": when, "excluded": excluded, "skipped": skipped,
-        "fingerprint": fingerprint(stays_t, units_t, pop_t),
+        "fingerprint": fingerprint(stays_t, units_t, pop_t), "standards": standards,
         "extra": {"rows_rejected": {"stays": rej_s, "units": rej_u, "population": rej_p},
+                  "stays_counted": counted,
+                  "standard_populations": {k: v.to_json() for k, v in standards.items()},
                   "skipped": skipped, "by": list(by_t), "strata": list(strata_t), "period": period,
                   "timezone": TIMEZONE, "since": ctx.period_starts[0].isoformat(),
                   "reference_denominators": reference_denominators},
@@ -190,7 +270,8 @@ def _dims(by: Sequence[str], strata: Sequence[str]) -> tuple[tuple[str, ...], tu
     """Check ``by`` and ``strata``: sequences of known, distinct names."""
     for name, value, known in (("by", by, GROUPINGS), ("strata", strata, STRATA)):
         if isinstance(value, str):
-            raise ValueError(f"{name} must be a sequence of names, e.g. ({value!r},), not a string")
+            # a ValueError like every other unusable by/strata value
+            raise ValueError(f"{name} must be a sequence of names, e.g. ({value!r},), not a string")  # noqa: TRY004
         unknown = [v for v in value if v not in known]
         if unknown:
             raise ValueError(f"unknown {name} {unknown}; expected some of {known}")
@@ -222,6 +303,7 @@ def compute(
     suppression: int = 5,
     confidence: float = 0.95,
     since: dt.date | None = None,
+    standard_population: Any = None,
 ) -> pa.Table:
     """Compute quality indicators: one tidy row per indicator × period × group × stratum.
 
@@ -249,6 +331,13 @@ def compute(
     since : date, optional
         Start of the observation window for indicators that count time or
         population (KAD-U03); default: the period of the first admission.
+    standard_population : str or table-like, optional
+        For directly standardised rates (KAD-U01S): the id of a shipped standard
+        population, or a table with the population table's schema whose population by
+        sex and age band gives the weights (see ``kadindicators.indicators.standard_population``); default:
+        the standard named in each indicator's statistical policy (``esp2013``).
+
+        .. versionadded:: 0.2.0
 
     Returns
     -------
@@ -274,11 +363,14 @@ def compute(
     """
     _check_stats(suppression, confidence)
     parts, ctx, info = _run(stays=stays, units=units, population=population, indicators=indicators,
-                            by=by, period=period, strata=strata, as_of=as_of, since=since)
+                            by=by, period=period, strata=strata, as_of=as_of, since=since,
+                            standard_population=standard_population)
     labels = sorted({x for _, part, _ in parts for x in part["period"].to_pylist()})
     periods = periods_from_labels(labels)
+    standards = info["standards"]
     results = [finalise(spec, part, periods, ctx.dims, suppression=suppression, confidence=confidence,
-                        scale=scale) for spec, part, scale in parts]
+                        scale=scale, standard=standards[spec.id].weights if spec.id in standards else None)
+               for spec, part, scale in parts]
     table = pa.concat_tables(results) if results else result_schema(list(ctx.dims)).empty_table()
     meta = metadata(specs={s.id: s for s, _, _ in parts}, schema_version=info["schema_version"],
                     fp=info["fingerprint"], as_of=info["as_of"], excluded=info["excluded"],
@@ -298,6 +390,7 @@ def compute_partials(
     as_of: dt.datetime | dt.date | str,
     since: dt.date,
     reference_denominators: bool = True,
+    standard_population: Any = None,
 ) -> pa.Table:
     """Additive partial results for one partition of the stays, to combine with :func:`merge`.
 
@@ -308,7 +401,11 @@ def compute_partials(
     partition add the denominators that come from ``units`` and ``population``
     (``reference_denominators=True`` there, ``False`` elsewhere); :func:`merge`
     checks that exactly one did. ``since`` (the start of the observation window)
-    is required so that every partition uses the same periods.
+    is required so that every partition uses the same periods. A directly
+    standardised rate is kept as counts and populations per standardisation
+    stratum (column ``standard_stratum``), so it merges exactly too; give every
+    partition the same ``standard_population`` (recorded in the metadata and
+    checked by :func:`merge`).
 
     Examples
     --------
@@ -327,7 +424,8 @@ def compute_partials(
     """
     parts, ctx, info = _run(stays=stays, units=units, population=population, indicators=indicators,
                             by=by, period=period, strata=strata, as_of=as_of,
-                            reference_denominators=reference_denominators, since=since)
+                            reference_denominators=reference_denominators, since=since,
+                            standard_population=standard_population)
     schema = partial_schema(list(ctx.dims))
     table = pa.concat_tables([p for _, p, _ in parts]) if parts else schema.empty_table()
     meta = metadata(specs={s.id: s for s, _, _ in parts}, schema_version=info["schema_version"],
@@ -359,7 +457,7 @@ def merge(partials: Sequence[pa.Table], *, suppression: int = 5, confidence: flo
         raise ValueError("merge needs at least one partial result")
     metas = [result_metadata(p) for p in partials]
     for key in ("as_of", "by", "strata", "period", "indicator_versions", "schema_version", "scales",
-                "since"):
+                "since", "standard_populations"):
         values = {json.dumps(m.get(key), sort_keys=True) for m in metas}
         if len(values) > 1:
             raise ValueError(f"partials disagree on {key}: {sorted(values)}")
@@ -378,8 +476,10 @@ def merge(partials: Sequence[pa.Table], *, suppression: int = 5, confidence: flo
         specs[iid] = spec
         part = merged.filter(pc.equal(merged["indicator_id"], iid))
         sc = first.get("scales", {}).get(iid, [1.0, 1.0, 1.0])
+        std = (first.get("standard_populations") or {}).get(iid)
         results.append(finalise(spec, part, periods, dims, suppression=suppression, confidence=confidence,
-                                scale=(float(sc[0]), float(sc[1]), float(sc[2]))))
+                                scale=(float(sc[0]), float(sc[1]), float(sc[2])),
+                                standard={k: float(v) for k, v in std["weights"].items()} if std else None))
     excluded: dict[str, dict[str, int]] = {}
     for m in metas:
         for iid, reasons in m["excluded_by_reason"].items():
@@ -389,13 +489,19 @@ def merge(partials: Sequence[pa.Table], *, suppression: int = 5, confidence: flo
     table = pa.concat_tables(results) if results else result_schema(dims).empty_table()
     fp = hashlib.sha256("".join(sorted(m["input_fingerprint"] for m in metas)).encode()).hexdigest()
     extra = {k: first[k] for k in ("by", "strata", "period", "timezone")}
+    if first.get("standard_populations"):
+        extra["standard_populations"] = first["standard_populations"]
     rejected: dict[str, int] = {}
+    counted: dict[str, int] = {}
     for m in metas:
         for k, v in m.get("rows_rejected", {}).items():
             rejected[k] = rejected.get(k, 0) + v
+        for k, v in m.get("stays_counted", {}).items():
+            counted[k] = counted.get(k, 0) + v
     meta = metadata(specs=specs, schema_version=first["schema_version"], fp=fp,
                     as_of=dt.datetime.fromisoformat(first["as_of"]), excluded=excluded,
-                    extra={**extra, "rows_rejected": rejected, "skipped": first.get("skipped", {}),
+                    extra={**extra, "rows_rejected": rejected, "stays_counted": counted,
+                           "skipped": first.get("skipped", {}),
                            "suppression": suppression, "confidence": confidence,
                            "partitions": len(partials)})
     return table.replace_schema_metadata(meta)

@@ -32,14 +32,24 @@ def result_schema(dims: Sequence[str]) -> pa.Schema:
     )
 
 
-PARTIAL_FIELDS = [("numerator", pa.float64()), ("denominator", pa.float64()), ("sumsq", pa.float64()),
-                  ("values", pa.list_(pa.float64()))]
+PARTIAL_FIELDS = [("standard_stratum", pa.string()), ("numerator", pa.float64()),
+                  ("denominator", pa.float64()), ("sumsq", pa.float64()), ("values", pa.list_(pa.float64()))]
 
 
 def partial_schema(dims: Sequence[str]) -> pa.Schema:
-    """The columns of a partial (additive) result: sums per indicator × period × group × stratum."""
+    """The columns of a partial (additive) result: sums per indicator × period × group × stratum.
+
+    A directly standardised rate needs its counts and populations per standardisation
+    stratum (``standard_stratum``, e.g. ``2|67-79``) to stay additive; the other
+    indicators have one row per cell with ``standard_stratum`` null.
+    """
     return pa.schema([("indicator_id", pa.string()), ("indicator_version", pa.string()),
                       ("period", pa.string())] + [(d, pa.string()) for d in dims] + PARTIAL_FIELDS)
+
+
+def is_standardised(spec: IndicatorSpec) -> bool:
+    """Whether the indicator is a directly standardised rate (its policy names a standard)."""
+    return spec.statistics.standard_population is not None
 
 
 def partial(spec: IndicatorSpec, contrib: Contributions, dims: Sequence[str], *,
@@ -53,6 +63,8 @@ def partial(spec: IndicatorSpec, contrib: Contributions, dims: Sequence[str], *,
     if not reference_denominators and "row" in rows.column_names:
         rows = rows.filter(pc.is_valid(rows["row"]))
     keys = ["period", *dims]
+    if "standard_stratum" in rows.column_names:
+        keys.append("standard_stratum")
     aggs: list[tuple[str, str]] = [("numerator", "sum"), ("denominator", "sum")]
     if "sumsq" in rows.column_names:
         aggs.append(("sumsq", "sum"))
@@ -68,6 +80,8 @@ def partial(spec: IndicatorSpec, contrib: Contributions, dims: Sequence[str], *,
                             "period": g["period"]}
     for d in dims:
         cols[d] = pc.cast(g[d], pa.string())
+    cols["standard_stratum"] = (pc.cast(g["standard_stratum"], pa.string())
+                                if "standard_stratum" in g.column_names else pa.nulls(n, pa.string()))
     cols["numerator"] = g["numerator"]
     cols["denominator"] = g["denominator"]
     cols["sumsq"] = g["sumsq"] if "sumsq" in g.column_names else pa.nulls(n, pa.float64())
@@ -81,7 +95,8 @@ def partial(spec: IndicatorSpec, contrib: Contributions, dims: Sequence[str], *,
 def merge_partials(parts: Sequence[pa.Table], dims: Sequence[str]) -> pa.Table:
     """Add partial results of disjoint partitions cell by cell (median items are pooled)."""
     t = pa.concat_tables(parts)
-    keys = ["indicator_id", "indicator_version", "period", *dims]
+    keys = ["indicator_id", "indicator_version", "period", *dims, "standard_stratum"]
+    nullable = [*dims, "standard_stratum"]
     g = t.group_by(keys, use_threads=False).aggregate(
         [("numerator", "sum"), ("denominator", "sum"), ("sumsq", "sum")])
     g = g.rename_columns([c.removesuffix("_sum") for c in g.column_names])
@@ -90,8 +105,8 @@ def merge_partials(parts: Sequence[pa.Table], dims: Sequence[str]) -> pa.Table:
     lists = t["values"].combine_chunks()
     flat = pc.list_flatten(lists)
     parents = pc.list_parent_indices(lists)
-    items = _null_safe(t.select(keys).take(parents), dims).append_column("v", flat)
-    j = items.join(_null_safe(g.select([*keys, "__g"]), dims), keys=keys, join_type="inner").sort_by("__g")
+    items = _null_safe(t.select(keys).take(parents), nullable).append_column("v", flat)
+    j = items.join(_null_safe(g.select([*keys, "__g"]), nullable), keys=keys, join_type="inner").sort_by("__g")
     cell = _to_np(j["__g"]).astype(np.int64)
     counts = np.bincount(cell, minlength=g.num_rows)
     offsets = pa.array(np.r_[0, np.cumsum(counts)].astype(np.int32))
@@ -112,28 +127,82 @@ def _null_safe(t: pa.Table, cols: Sequence[str]) -> pa.Table:
     return t
 
 
-def _medians(values: pa.ChunkedArray | pa.Array) -> np.ndarray:
-    """Exact median of each list (NaN for an empty or null list)."""
+def _medians(values: pa.ChunkedArray | pa.Array, confidence: float,
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Exact median of each list with its order-statistic interval (NaN for an empty list)."""
+    from .. import stats
+
     lists = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
     n = len(lists)
-    out = np.full(n, np.nan)
     if n == 0:
-        return out
+        return np.full(0, np.nan), np.full(0, np.nan), np.full(0, np.nan)
     lists = pc.fill_null(lists, pa.scalar([], pa.list_(pa.float64())))
     flat_arr = pc.list_flatten(lists)
     present = pc.is_valid(flat_arr)  # items of stays outside the denominator are null
     flat = _to_np(flat_arr.filter(present)).astype(np.float64)
     parents = _to_np(pc.list_parent_indices(lists).filter(present)).astype(np.int64)
-    if flat.size == 0:
-        return out
-    order = np.lexsort((flat, parents))
-    g, v = parents[order], flat[order]
-    starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
-    counts = np.diff(np.r_[starts, len(g)])
-    lo = starts + (counts - 1) // 2
-    hi = starts + counts // 2
-    out[g[starts]] = (v[lo] + v[hi]) / 2.0
-    return out
+    return stats.median_ci(flat, groups=parents, confidence=confidence, n_groups=n)
+
+
+def _restore_nulls(t: pa.Table, cols: Sequence[str]) -> pa.Table:
+    for c in cols:
+        col = t[c]
+        t = t.set_column(t.schema.get_field_index(c), c,
+                         pc.if_else(pc.equal(col, NULL_KEY), pa.scalar(None, col.type), col))
+    return t
+
+
+def _standardised(spec: IndicatorSpec, part: pa.Table, dims: Sequence[str], standard: Mapping[str, float],
+                  confidence: float, scale: tuple[float, float, float]) -> pa.Table:
+    """One row per cell of a directly standardised rate, from its rows per standardisation stratum.
+
+    The cell's numerator and denominator are its total count and population; the value
+    and limits come from :func:`kadindicators.stats.dsr` over the strata of the standard
+    that fit the cell (those of the cell's sex when stratified by sex). A stratum
+    without population in the cell has rate 0 and keeps its weight.
+    """
+    from .. import stats
+    from ._standard import STRATUM_SEP, standard_strata
+
+    keys = ["indicator_id", "indicator_version", "period", *dims]
+    safe = _null_safe(part, dims)
+    cells = safe.group_by(keys, use_threads=False).aggregate([("numerator", "sum"), ("denominator", "sum")])
+    cells = cells.rename_columns([c.removesuffix("_sum") for c in cells.column_names])
+    cells = cells.sort_by([(k, "ascending") for k in keys])
+    n_cells = cells.num_rows
+    cells = cells.append_column("__c", pa.array(np.arange(n_cells), pa.int64()))
+    strata = list(standard_strata())  # a fixed order, so compute and merge add up alike
+    j = safe.select([*keys, "standard_stratum", "numerator", "denominator"]).join(
+        cells.select([*keys, "__c"]), keys=keys, join_type="inner")
+    idx = pc.index_in(j["standard_stratum"], value_set=pa.array(strata, pa.string()))
+    j = j.append_column("__s", idx).filter(pc.is_valid(idx))
+    c = _to_np(j["__c"]).astype(np.intp)
+    s = _to_np(j["__s"]).astype(np.intp)
+    counts = np.zeros((n_cells, len(strata)))
+    pops = np.zeros((n_cells, len(strata)))
+    np.add.at(counts, (c, s), _to_np(pc.fill_null(j["numerator"], 0.0)).astype(np.float64) * scale[0])
+    np.add.at(pops, (c, s), _to_np(pc.fill_null(j["denominator"], 0.0)).astype(np.float64) * scale[1])
+    fits = np.ones((n_cells, len(strata)), dtype=bool)
+    if "sex" in dims:
+        cell_sex = np.asarray(cells["sex"].to_pylist(), dtype=object)
+        stratum_sex = np.asarray([k.split(STRATUM_SEP)[0] for k in strata], dtype=object)
+        fits = cell_sex[:, None] == stratum_sex[None, :]
+    ci, si = np.nonzero(fits)
+    weights = np.asarray([standard[k] for k in strata], dtype=np.float64)
+    method = spec.statistics.interval
+    value, lo, hi = stats.dsr(counts[ci, si], pops[ci, si], weights[si], groups=ci.astype(np.int64),
+                              n_groups=n_cells, multiplier=spec.statistics.multiplier, confidence=confidence,
+                              method="gamma" if method == "gamma" else "dobson", empty_strata="zero")
+    if method not in ("gamma", "dobson"):
+        lo = hi = np.full(n_cells, np.nan)
+    cells = _restore_nulls(cells.drop_columns(["__c"]), dims)
+    for col, k in (("numerator", 0), ("denominator", 1)):
+        cells = cells.set_column(cells.schema.get_field_index(col), col,
+                                 pc.multiply(pc.cast(cells[col], pa.float64()), scale[k]))
+    return (cells.append_column("sumsq", pa.nulls(n_cells, pa.float64()))
+            .append_column("__value", pa.array(value, pa.float64()))
+            .append_column("__lo", pa.array(lo, pa.float64()))
+            .append_column("__hi", pa.array(hi, pa.float64())))
 
 
 def _intervals(spec: IndicatorSpec, num: np.ndarray, den: np.ndarray, sumsq: np.ndarray | None,
@@ -169,20 +238,41 @@ def scales(contrib: Contributions) -> tuple[float, float, float]:
 
 def finalise(spec: IndicatorSpec, part: pa.Table, periods: pa.Table, dims: Sequence[str], *,
              suppression: int, confidence: float,
-             scale: tuple[float, float, float] = (1.0, 1.0, 1.0)) -> pa.Table:
-    """Turn one indicator's partial sums into result rows: value, interval, suppression."""
+             scale: tuple[float, float, float] = (1.0, 1.0, 1.0),
+             standard: Mapping[str, float] | None = None) -> pa.Table:
+    """Turn one indicator's partial sums into result rows: value, interval, suppression.
+
+    ``standard`` (stratum -> weight) is required for a directly standardised rate.
+    """
     dims = list(dims)
-    # medians first: list columns cannot pass through a join
-    median = _medians(part["values"]) if spec.unit == "median" else np.full(part.num_rows, np.nan)
-    g = part.drop_columns(["values"]).append_column("__median", pa.array(median, pa.float64()))
+    standardised = is_standardised(spec)
+    precomputed = standardised or spec.unit == "median"
+    if standardised:
+        if standard is None:
+            raise ValueError(f"{spec.id} is standardised: finalise() needs the standard population's weights")
+        g = _standardised(spec, part, dims, standard, confidence, scale)
+        scale = (1.0, 1.0, 1.0)  # applied to the strata already
+    else:
+        # medians first: list columns cannot pass through a join
+        n = part.num_rows
+        if spec.unit == "median":
+            median, m_lo, m_hi = _medians(part["values"], confidence)
+            if spec.statistics.interval != "order_statistic":
+                m_lo = m_hi = np.full(n, np.nan)
+        else:
+            median = m_lo = m_hi = np.full(n, np.nan)
+        g = (part.drop_columns(["values", "standard_stratum"])
+             .append_column("__value", pa.array(median, pa.float64()))
+             .append_column("__lo", pa.array(m_lo, pa.float64()))
+             .append_column("__hi", pa.array(m_hi, pa.float64())))
     g = g.join(periods, keys="period", join_type="left outer")
     g = g.sort_by([("period", "ascending"), *[(d, "ascending") for d in dims]])
     num = _to_np(pc.fill_null(g["numerator"], 0.0)).astype(np.float64) * scale[0]
     den = _to_np(pc.fill_null(g["denominator"], 0.0)).astype(np.float64) * scale[1]
     sumsq = _to_np(pc.fill_null(g["sumsq"], 0.0)).astype(np.float64) * scale[2]
-    if spec.unit == "median":
-        value = np.where(den > 0, _to_np(g["__median"]).astype(np.float64), np.nan)
-        lo = hi = np.full(len(num), np.nan)
+    if precomputed:
+        value, lo, hi = (np.where(den > 0, _to_np(pc.fill_null(g[c], np.nan)).astype(np.float64), np.nan)
+                         for c in ("__value", "__lo", "__hi"))
     else:
         value, lo, hi = _intervals(spec, num, den, sumsq, confidence)
     t = suppression
@@ -193,7 +283,8 @@ def finalise(spec: IndicatorSpec, part: pa.Table, periods: pa.Table, dims: Seque
     small_num = (num >= 1) & (num < t) & ("numerator" in parts)
     small_den = (den > 0) & (den < t)
     suppressed = small_num | small_den
-    no_data = (den <= 0) & ~suppressed
+    # an undefined value is never shown as a result: no denominator, or nothing to standardise
+    no_data = ((den <= 0) | np.isnan(value)) & ~suppressed
     hide_den = small_den
     status = np.where(suppressed, "suppressed", np.where(no_data, "not_applicable", "ok"))
     reason = np.where(suppressed, "low_n", np.where(no_data, "no_data", ""))

@@ -34,7 +34,7 @@ def _svg(fig: Figure) -> str:
 
     buf = io.StringIO()
     with matplotlib.rc_context({"svg.hashsalt": "kadindicators", "svg.fonttype": "none"}):
-        fig.savefig(buf, format="svg", metadata={"Date": None}, bbox_inches="tight")
+        fig.savefig(buf, format="svg", metadata={"Date": None})
     text = buf.getvalue()
     # drop the XML prolog and DOCTYPE: the SVG is embedded in HTML
     return re.sub(r"^.*?(<svg\b)", r"\1", text, count=1, flags=re.DOTALL)
@@ -73,12 +73,13 @@ class FunnelData:
 def funnel_svg(d: FunnelData) -> str:
     """A funnel plot: limits around the regional value, target bands, outliers named, masked units marked."""
     fig, ax = _figure()
-    ax.set_title(d.title, fontsize=10, loc="left")
+    ax.set_title(_wrap(d.title, 85), fontsize=10, loc="left")
     ymax_data = float(np.nanmax(np.concatenate([d.y, *[hi for _, hi in d.limits.values()]]))) \
         if d.y.size else d.target * 2
     ymin_data = float(np.nanmin(np.concatenate([d.y, *[lo for lo, _ in d.limits.values()]]))) \
         if d.y.size else 0.0
-    top = max(ymax_data, d.target) * 1.08 + 1e-9
+    top = max(ymax_data, d.target) * 1.08
+    top = top if top > 0 else 1.0  # all values 0: still a visible axis
     bottom = min(0.0, ymin_data)
     for name, lo, hi in d.bands:
         lo_c, hi_c = max(lo, bottom), min(hi, top)
@@ -110,12 +111,13 @@ def funnel_svg(d: FunnelData) -> str:
         trans = mtransforms.blended_transform_factory(ax.transData, ax.transAxes)
         ax.scatter(xs, [0.02] * len(xs), marker="x", color=_MASKED, transform=trans, zorder=3,
                    label=d.legend.get("masked"), clip_on=False)
-    ax.set_xlabel(d.xlabel, fontsize=8)
+    xlabel = d.xlabel
+    if d.masked:  # the masked units and why, under the axis (constrained layout makes room)
+        text = d.legend.get("masked_list", "") + "; ".join(f"{lab} ({why})" for lab, why, _ in d.masked)
+        xlabel += "\n" + _wrap(text, 120)
+    ax.set_xlabel(xlabel, fontsize=8)
     ax.set_ylabel(d.ylabel, fontsize=8)
     ax.legend(fontsize=7, loc="upper right", frameon=False)
-    if d.masked:
-        text = d.legend.get("masked_list", "") + "; ".join(f"{lab} ({why})" for lab, why, _ in d.masked)
-        fig.text(0.01, -0.02, _wrap(text, 130), fontsize=7, color=_INK, va="top")
     return _svg(fig)
 
 
@@ -130,11 +132,12 @@ def trend_svg(*, title: str, ylabel: str, periods: Sequence[str],
               bands: Sequence[tuple[str, float, float]] = (), legend: dict[str, str] | None = None) -> str:
     """Lines with confidence bands; gaps where a value is suppressed or missing."""
     fig, ax = _figure(7.2, 3.4)
-    ax.set_title(title, fontsize=10, loc="left")
+    ax.set_title(_wrap(title, 85), fontsize=10, loc="left")
     x = np.arange(len(periods))
     colours = (_REGION, _HIGHLIGHT, _OUT95)
     finite = [v for _, y, lo, hi in series for v in (*y, *lo, *hi) if np.isfinite(v)]
     top = (max(finite) * 1.1) if finite else 1.0
+    top = top if top > 0 else 1.0
     for name, lo, hi in bands:
         if min(hi, top) > max(lo, 0):
             ax.axhspan(max(lo, 0), min(hi, top), color=_BANDS[name], zorder=0, lw=0)
@@ -155,7 +158,7 @@ def bars_svg(*, title: str, labels: Sequence[str], shares: Sequence[float | None
              masked_text: str) -> str:
     """Horizontal bars of shares (per cent); a suppressed category gets no bar, only its mark."""
     fig, ax = _figure(7.2, 0.6 + 0.28 * max(len(labels), 1))
-    ax.set_title(title, fontsize=10, loc="left")
+    ax.set_title(_wrap(title, 85), fontsize=10, loc="left")
     y = np.arange(len(labels))[::-1]
     vals = np.array([np.nan if s is None else s for s in shares], dtype=float)
     ax.barh(y, np.nan_to_num(vals), color=_REGION, height=0.6)
@@ -165,7 +168,8 @@ def bars_svg(*, title: str, labels: Sequence[str], shares: Sequence[float | None
     ax.set_yticks(y, list(labels), fontsize=7)
     ax.set_xlabel(xlabel, fontsize=8)
     finite = vals[np.isfinite(vals)]
-    ax.set_xlim(0, (float(finite.max()) if finite.size else 1.0) * 1.25)
+    right = float(finite.max()) * 1.25 if finite.size else 0.0
+    ax.set_xlim(0, right if right > 0 else 1.0)
     return _svg(fig)
 
 
@@ -174,7 +178,7 @@ def caterpillar_svg(*, title: str, xlabel: str, labels: Sequence[str], values: n
                     reference_label: str) -> str:
     """Values with confidence intervals, sorted, against a reference line."""
     fig, ax = _figure(7.2, 0.8 + 0.22 * max(len(labels), 1))
-    ax.set_title(title, fontsize=10, loc="left")
+    ax.set_title(_wrap(title, 85), fontsize=10, loc="left")
     order = np.argsort(values)
     y = np.arange(len(labels))
     v, lo, hi = values[order], lower[order], upper[order]

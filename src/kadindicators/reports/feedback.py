@@ -86,7 +86,7 @@ def _count(n: float | None, threshold: int, reason: str | None = None) -> str:
         return "×"
     if n is None or (isinstance(n, float) and math.isnan(n)):
         return f"&lt;{threshold}" if reason == "low_n" else "–"
-    if 1 <= n < threshold:
+    if 0 < n < threshold:  # also a fraction (bed-days) that would round to a small count
         return f"&lt;{threshold}"
     return f"{round(n):,}".replace(",", "\u202f")
 
@@ -558,6 +558,7 @@ def _funnel_section(doc: _Doc, res: pa.Table, specs: Sequence[IndicatorSpec], ye
             legend={"target": doc.t("Regionen", "Region"), "limit95": "95 %", "limit998": "99,8 %"
                     if doc.lang == "nb" else "99.8%", "masked": doc.t("skjult", "masked"),
                     "band_high": doc.t("høy måloppnåelse", "high achievement"),
+                    "band_moderate": doc.t("moderat", "moderate"), "band_low": doc.t("lav", "low"),
                     "masked_list": doc.t("Skjult: ", "Masked: ")},
         )
         note = doc.t(f" Overspredning justert (φ = {_num(phi, 'nb', 2)}).", f" Over-dispersion adjusted (φ = {phi:.2f}).") \

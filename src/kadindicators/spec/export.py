@@ -160,7 +160,10 @@ INTERVAL_LABEL = {"wilson": _l("Wilson", "Wilson"), "clopper_pearson": _l("Clopp
                                                                           "Clopper–Pearson (exact)"),
                   "garwood": _l("Garwood (eksakt Poisson)", "Garwood (exact Poisson)"),
                   "dobson": _l("Dobson", "Dobson"), "gamma": _l("gamma (Fay–Feuer)", "gamma (Fay–Feuer)"),
-                  "t": _l("t-fordelingen", "Student's t"), "none": _l("ingen", "none")}
+                  "t": _l("t-fordelingen", "Student's t"),
+                  "order_statistic": _l("fordelingsfritt (ordningsobservatorer, eksakte binomiske ranger)",
+                                        "distribution-free (order statistics, exact binomial ranks)"),
+                  "none": _l("ingen", "none")}
 
 FIELD_LABELS: dict[str, dict[str, str]] = {
     "name": _l("Navn på indikator", "Indicator name"),

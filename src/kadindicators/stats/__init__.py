@@ -17,12 +17,23 @@ Examples
 from __future__ import annotations
 
 from .funnel import outlier_flags, overdispersion_factor, poisson_limits, proportion_limits
-from .intervals import clopper_pearson, dsr, mean_t, poisson_exact, rate_interval, wilson
+from .intervals import (
+    clopper_pearson,
+    dsr,
+    mean_t,
+    median_ci,
+    median_ranks,
+    poisson_exact,
+    rate_interval,
+    wilson,
+)
 
 __all__ = [
     "clopper_pearson",
     "dsr",
     "mean_t",
+    "median_ci",
+    "median_ranks",
     "outlier_flags",
     "overdispersion_factor",
     "poisson_exact",

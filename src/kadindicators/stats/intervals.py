@@ -24,6 +24,8 @@ __all__ = [
     "clopper_pearson",
     "dsr",
     "mean_t",
+    "median_ci",
+    "median_ranks",
     "poisson_exact",
     "rate_interval",
     "wilson",
@@ -342,6 +344,7 @@ def dsr(
     confidence: float = 0.95,
     method: Literal["dobson", "gamma"] = "dobson",
     n_groups: int | None = None,
+    empty_strata: Literal["undefined", "zero"] = "undefined",
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Directly standardised rates with confidence limits, one per group.
 
@@ -370,7 +373,17 @@ def dsr(
     ``w_M = max_i (w_i / sum(w)) / n_i`` to the mean and ``w_M^2`` to the variance for
     the upper limit. It is defined for ``O = 0`` (lower limit 0) and is conservative.
 
+    A stratum of the standard can be empty in a group (no population, so no events
+    either: a small municipality without men aged 90 or over). By default such a row
+    makes the group's result undefined; ``empty_strata="zero"`` takes its specific rate
+    as 0 and keeps its weight in ``sum(w)`` (the convention of keeping every stratum of
+    the standard, as in EpiStandard's ``addMissingGroups`` or bcEpiRate's
+    ``clean_strata = "zero"``): it adds nothing to the rate or the variance and is left
+    out of ``w_M``. A row with population 0 and events is undefined either way.
+
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.2.0
+       ``empty_strata``.
 
     Parameters
     ----------
@@ -392,6 +405,9 @@ def dsr(
     n_groups : int, optional
         Number of groups ``G`` (length of the result); defaults to
         ``max(groups) + 1``. Groups without rows get ``NaN``.
+    empty_strata : {"undefined", "zero"}, default "undefined"
+        What a row with population 0 and count 0 means: the group's result is
+        undefined (``NaN``), or the stratum's rate is 0 and its weight is kept.
 
     Returns
     -------
@@ -434,6 +450,8 @@ def dsr(
     """
     if method not in ("dobson", "gamma"):
         raise ValueError(f"method must be 'dobson' or 'gamma', got {method!r}")
+    if empty_strata not in ("undefined", "zero"):
+        raise ValueError(f"empty_strata must be 'undefined' or 'zero', got {empty_strata!r}")
     alpha = _alpha(confidence)
     o = _as_float(counts, "counts")
     n = _as_float(populations, "populations")
@@ -455,13 +473,13 @@ def dsr(
     mult = float(multiplier)
 
     with np.errstate(invalid="ignore"):
-        row_ok = (
-            np.isfinite(o) & np.isfinite(n) & np.isfinite(w) & (o >= 0) & (n > 0) & (w >= 0)
-        )
+        populated = np.isfinite(n) & (n > 0)
+        empty = (n == 0) & (o == 0) if empty_strata == "zero" else np.zeros(n.shape, dtype=bool)
+        row_ok = np.isfinite(o) & np.isfinite(w) & (o >= 0) & (w >= 0) & (populated | empty)
     bad_rows = np.bincount(g, weights=(~row_ok).astype(np.float64), minlength=n_g)
     rows = np.bincount(g, minlength=n_g)
-    # Row terms, zeroed on bad rows (their groups are NaN anyway).
-    safe_n = np.where(row_ok, n, 1.0)
+    # Row terms, zeroed on bad rows (their groups are NaN anyway) and on empty strata.
+    safe_n = np.where(row_ok & populated, n, 1.0)
     o_ok = np.where(row_ok, o, 0.0)
     w_ok = np.where(row_ok, w, 0.0)
     sum_w = np.bincount(g, weights=w_ok, minlength=n_g)
@@ -492,7 +510,7 @@ def dsr(
 
         # w_M: the largest normalised weight per unit of population in the group.
         w_over_n = np.full(n_g, -np.inf)
-        np.maximum.at(w_over_n, g, w_ok / safe_n)
+        np.maximum.at(w_over_n, g, np.where(populated, w_ok / safe_n, -np.inf))
         wm = w_over_n[ok] / s
         positive = y > 0
         safe_y = np.where(positive, y, 1.0)
@@ -587,3 +605,169 @@ def mean_t(
     lower[has_ci] = sc / kc - half
     upper[has_ci] = sc / kc + half
     return mean, lower, upper
+
+
+# ----------------------------------------------------------------------------- medians
+
+
+def median_ranks(n: npt.ArrayLike, confidence: float = 0.95) -> tuple[FloatArray, FloatArray]:
+    """Ranks of the distribution-free (order-statistic) confidence interval for a median.
+
+    For ``n`` observations sorted as ``x_(1) <= ... <= x_(n)``, the interval is
+    ``[x_(l), x_(u)]`` with ``u = n + 1 - l`` and ``l`` the largest rank with
+
+    .. math::
+
+        P(B \\le l - 1) \\le \\alpha / 2, \\qquad B \\sim \\operatorname{Binomial}(n, 1/2).
+
+    The number of observations below the population median is ``Binomial(n, 1/2)``
+    whatever the distribution (for a continuous one; ties only make the interval
+    more conservative), so the interval covers the median with probability
+    ``1 - 2 P(B <= l - 1) >= 1 - alpha``. No rank qualifies when ``2^{1-n} > alpha``
+    (``n <= 5`` at 95 %): the ranks are then ``NaN``.
+
+    .. versionadded:: 0.2.0
+
+    Parameters
+    ----------
+    n : array_like
+        Numbers of observations (non-negative integers).
+    confidence : float, default 0.95
+        Two-sided confidence level in (0, 1).
+
+    Returns
+    -------
+    lower, upper : ndarray of float64
+        1-based ranks ``l`` and ``u``; ``NaN`` where no interval reaches the
+        confidence level, or ``n`` is not a non-negative integer.
+
+    References
+    ----------
+    .. [1] Conover WJ. Practical nonparametric statistics, 3rd ed. New York: Wiley;
+       1999. Section 3.2 (confidence interval for a quantile).
+    .. [2] Campbell MJ, Gardner MJ. Calculating confidence intervals for some
+       non-parametric analyses. BMJ 1988;296:1454-1456 (exact ranks for the median).
+
+    Examples
+    --------
+    The exact 95 % ranks for 6, 9, 10, 12 and 20 observations (and none for 5):
+
+    >>> lower, upper = median_ranks([5, 6, 9, 10, 12, 20])
+    >>> print(lower, upper)
+    [nan  1.  2.  2.  3.  6.] [nan  6.  8.  9. 10. 15.]
+    """
+    from scipy.special import bdtr
+
+    k = _as_float(n, "n")
+    half_alpha = _alpha(confidence) / 2.0
+    with np.errstate(invalid="ignore"):
+        ok = np.isfinite(k) & (k >= 1) & (k == np.floor(k))
+    lower = np.full(k.shape, np.nan)
+    upper = np.full(k.shape, np.nan)
+    ko = k[ok].astype(np.int64)  # scipy's binomial CDF takes integer n and k
+    # A tolerance far below any binomial probability step, so that a tail exactly
+    # equal to alpha/2 (possible for levels like 0.5) is accepted.
+    limit = half_alpha * (1.0 + 1e-9)
+    # Start from the normal approximation and correct it to the exact rank: l - 1 is the
+    # largest q with P(B <= q) <= alpha/2 (q = -1 when even P(B <= 0) is too large).
+    z = _z(confidence)
+    q = np.clip(np.floor(ko / 2.0 - z * np.sqrt(ko) / 2.0), -1, ko).astype(np.int64)
+    for _ in range(64):  # each pass moves q one step; the start is within a few steps
+        too_high = (q >= 0) & (bdtr(np.maximum(q, 0), ko, 0.5) > limit)
+        too_low = (q + 1 < ko) & (bdtr(q + 1, ko, 0.5) <= limit)
+        if not (too_high.any() or too_low.any()):
+            break
+        q = q - too_high.astype(np.int64) + too_low.astype(np.int64)
+    rank = (q + 1).astype(np.float64)
+    has = rank >= 1
+    lower[ok] = np.where(has, rank, np.nan)
+    upper[ok] = np.where(has, ko + 1.0 - rank, np.nan)
+    return lower, upper
+
+
+def median_ci(
+    values: npt.ArrayLike,
+    *,
+    groups: npt.ArrayLike,
+    confidence: float = 0.95,
+    n_groups: int | None = None,
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Median of each group with its distribution-free (order-statistic) interval.
+
+    The median is the middle value, or the mean of the two middle values for an even
+    number; the limits are the order statistics at the ranks of :func:`median_ranks`.
+    The input is long format (one value per row, with its group code), so the values
+    of disjoint partitions can simply be concatenated.
+
+    .. versionadded:: 0.2.0
+
+    Parameters
+    ----------
+    values : array_like
+        One observation per row; ``NaN`` rows are ignored.
+    groups : array_like of int
+        Group code per row, ``0 .. G-1``.
+    confidence : float, default 0.95
+        Two-sided confidence level in (0, 1).
+    n_groups : int, optional
+        Number of groups ``G``; defaults to ``max(groups) + 1``.
+
+    Returns
+    -------
+    median, lower, upper : ndarray of float64, length G
+        ``NaN`` for a group without values; the limits are ``NaN`` when the group has
+        too few values for the confidence level (5 or fewer at 95 %).
+
+    References
+    ----------
+    .. [1] Conover WJ. Practical nonparametric statistics, 3rd ed. New York: Wiley;
+       1999. Section 3.2.
+    .. [2] Campbell MJ, Gardner MJ. Calculating confidence intervals for some
+       non-parametric analyses. BMJ 1988;296:1454-1456.
+
+    Examples
+    --------
+    Lengths of stay (days) of ten stays: the 95 % interval is from the 2nd to the 9th
+    smallest value.
+
+    >>> import numpy as np
+    >>> los = [0.5, 1.2, 1.9, 2.0, 2.4, 3.1, 3.3, 4.8, 7.0, 12.5]
+    >>> median, lower, upper = median_ci(los, groups=[0] * 10)
+    >>> print(median, lower, upper)
+    [2.75] [1.2] [7.]
+    """
+    v = _as_float(values, "values")
+    g_raw = np.asarray(groups)
+    if g_raw.ndim == 0:
+        g_raw = g_raw.reshape(1)
+    if g_raw.ndim != 1 or not (np.issubdtype(g_raw.dtype, np.integer) or g_raw.size == 0):
+        raise ValueError("groups must be a one-dimensional integer array of group codes")
+    g = g_raw.astype(np.intp)
+    _same_length(values=v, groups=g.astype(np.float64))
+    if g.size and g.min() < 0:
+        raise ValueError("group codes must be non-negative")
+    n_g = int(g.max()) + 1 if g.size else 0
+    if n_groups is not None:
+        if n_groups < n_g:
+            raise ValueError(f"group code {n_g - 1} does not fit n_groups={n_groups}")
+        n_g = int(n_groups)
+    median = np.full(n_g, np.nan)
+    lower = np.full(n_g, np.nan)
+    upper = np.full(n_g, np.nan)
+    present = ~np.isnan(v)
+    v, g = v[present], g[present]
+    if v.size == 0:
+        return median, lower, upper
+    order = np.lexsort((v, g))
+    gs, vs = g[order], v[order]
+    starts = np.flatnonzero(np.r_[True, gs[1:] != gs[:-1]])
+    counts = np.diff(np.r_[starts, gs.size])
+    group = gs[starts]
+    median[group] = (vs[starts + (counts - 1) // 2] + vs[starts + counts // 2]) / 2.0
+    lo_rank, hi_rank = median_ranks(counts, confidence)
+    has = ~np.isnan(lo_rank)
+    lo_idx = starts[has] + lo_rank[has].astype(np.intp) - 1
+    hi_idx = starts[has] + hi_rank[has].astype(np.intp) - 1
+    lower[group[has]] = vs[lo_idx]
+    upper[group[has]] = vs[hi_idx]
+    return median, lower, upper

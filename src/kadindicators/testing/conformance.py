@@ -147,7 +147,8 @@ def run_case(case: ConformanceCase, compute: Callable[..., pa.Table] | None = No
     for key in sorted(set(got) & set(want), key=str):
         g, w = got[key], want[key]
         where = dict(zip(keys, key, strict=True))
-        for col, tol in (("numerator", 1e-9), ("denominator", 1e-9), ("value", 1e-6)):
+        for col, tol in (("numerator", 1e-9), ("denominator", 1e-9), ("value", 1e-6), ("ci_lower", 1e-6),
+                         ("ci_upper", 1e-6)):
             if col in w and not _close(g[col], w[col], tol):
                 problems.append(f"{where}: {col} is {g[col]}, expected {w[col]}")
         if "suppressed" in w and bool(g["suppressed"]) != bool(w["suppressed"]):
