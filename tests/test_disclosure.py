@@ -84,9 +84,10 @@ def lp_bounds(counts: Sequence[float], equations: Sequence[Mapping[int, int]],
         c[j] = 1.0
         ends = []
         for sign in (1.0, -1.0):
-            if integer:
+            if integer:  # HiGHS cannot tell an unbounded MILP from an infeasible one: cap far above the data
+                cap = np.minimum(hi[cols], 10.0 * (counts.sum() + 10.0))
                 res = milp(sign * c, constraints=LinearConstraint(au, b, b), integrality=np.ones(len(cols)),
-                           bounds=Bounds(lo[cols], hi[cols]))
+                           bounds=Bounds(lo[cols], cap))
             else:
                 res = linprog(sign * c, A_eq=au, b_eq=b, method="highs",
                               bounds=[(lw, None if np.isinf(up) else up) for lw, up in zip(lo[cols], hi[cols])])
@@ -357,6 +358,158 @@ def test_misuse_is_refused() -> None:
         protect([10, 3, 7], [margin(0, [1, 2])], hidden=[True])
 
 
+def test_a_complement_must_be_large_enough() -> None:
+    """Regression: "<5" plus a complement of 5 that add up to 6 make the complement 5 and the small count 1.
+
+    The published reasons tell that much: a small count is from 1 to 4 and a
+    complement is not a small count. The complement must leave a real interval.
+    """
+    counts = [20, 1, 5, 14]
+    eqs = [margin(0, [1, 2, 3])]
+    old_pattern = np.array([False, True, True, False])  # the smallest other part
+    assert [1, 2] == lp_recovered(counts, eqs, old_pattern)
+    assert [] == lp_recovered(counts, eqs, old_pattern, marks=False)  # an attacker blind to the marks learns nothing
+    p = protect(counts, eqs)
+    assert [1, 3] == np.flatnonzero(p.suppressed).tolist()  # 14 leaves the small count all of [1, 4]
+    check_protection(counts, eqs, p, np.array(counts) == 1)
+    lo, hi = intervals(counts, eqs, p.suppressed)
+    assert (lo[1], hi[1]) == pytest.approx((1.0, 4.0))
+    # the same in the other direction: a total as the only complement
+    counts = [6, 1, 5]
+    p = protect(counts, [margin(0, [1, 2])])
+    check_protection(counts, [margin(0, [1, 2])], p, np.array(counts) == 1)
+
+
+def test_two_small_counts_at_the_end_of_their_range() -> None:
+    """Regression: two "<5" whose sum is 2 are 1 each, and two whose sum is 8 are 4 each."""
+    for counts in ([22, 1, 1, 20], [28, 4, 4, 20]):
+        eqs = [margin(0, [1, 2, 3])]
+        primary = (np.array(counts) >= 1) & (np.array(counts) < 5)
+        assert [1, 2] == lp_recovered(counts, eqs, primary)  # the primaries alone give both away
+        p = protect(counts, eqs)
+        assert [1, 2, 3] == np.flatnonzero(p.suppressed).tolist()
+        check_protection(counts, eqs, p, primary)
+    p = protect([25, 3, 2, 20], [margin(0, [1, 2, 3])])  # a sum of 5 leaves both open
+    assert 0 == int(p.secondary.sum())
+
+
+def test_known_bounds_false_is_the_attacker_blind_to_the_marks() -> None:
+    """``known_bounds=False``: every unknown cell is only known to be non-negative, as before."""
+    counts = [20, 1, 5, 14]
+    eqs = [margin(0, [1, 2, 3])]
+    p = protect(counts, eqs, known_bounds=False)
+    assert [1, 2] == np.flatnonzero(p.suppressed).tolist()
+    check_protection(counts, eqs, p, np.array(counts) == 1, marks=False)
+    lo, hi = intervals(counts, eqs, p.suppressed, known_bounds=False)
+    assert (lo[1], hi[1]) == pytest.approx((0.0, 6.0))
+    # explicit bounds instead of the marks
+    sup = p.suppressed
+    known = (np.array([0.0, 1.0, 0.0, 0.0]), np.array([np.inf, 1.0, np.inf, np.inf]))
+    assert [1, 2] == np.flatnonzero(recoverable(counts, eqs, sup, known_bounds=known)).tolist()
+    assert [1, 2] == lp_recovered(counts, eqs, sup, known=known)
+    with pytest.raises(DisclosureError, match="do not contain"):
+        recoverable(counts, eqs, sup, known_bounds=(np.zeros(4), np.full(4, 0.5)))
+    with pytest.raises(DisclosureError, match="two arrays of 4"):
+        intervals(counts, eqs, sup, known_bounds=(np.zeros(3), np.ones(3)))
+
+
+def test_marks_alone_give_cells_away() -> None:
+    """Four "<5" that add up to a total "<5" are 1 each: no complement helps; they are reported as exposed."""
+    counts = [4, 1, 1, 1, 1, 0, 0]
+    eqs = [margin(0, [1, 2, 3, 4, 5, 6])]
+    p = protect(counts, eqs)
+    assert [0, 1, 2, 3, 4] == np.flatnonzero(p.suppressed).tolist() == np.flatnonzero(p.exposed).tolist()
+    assert 0 == int(p.secondary.sum())
+    everything = np.ones(7, bool)  # even with the zeros suppressed as well (they are given away too)
+    assert [0, 1, 2, 3, 4, 5, 6] == lp_recovered(counts, eqs, everything)
+    check_protection(counts, eqs, p, np.array(counts) >= 1)
+    # an attacker who cannot tell "<5" from a complement learns nothing
+    p = protect(counts, eqs, known_bounds=False)
+    assert not p.exposed.any()
+    check_protection(counts, eqs, p, np.array(counts) >= 1, marks=False)
+    # with threshold 2 every small count is 1: given away by its mark
+    counts = [9, 1, 8]
+    p = protect(counts, [margin(0, [1, 2])], threshold=2)
+    assert [1] == np.flatnonzero(p.exposed).tolist() and 0 == int(p.secondary.sum())
+    # exposure is per cell: the other cells of the table are protected as usual
+    counts = [4, 1, 1, 1, 1, 0, 0] + [30, 2, 9, 19]
+    eqs = [margin(0, [1, 2, 3, 4, 5, 6]), margin(7, [8, 9, 10])]
+    p = protect(counts, eqs)
+    assert [0, 1, 2, 3, 4] == np.flatnonzero(p.exposed).tolist() and [9] == np.flatnonzero(p.secondary).tolist()
+
+
+def section_table(units_by_municipality: list[list[tuple[list[int], list[int]]]]) -> tuple[
+        list[int], list[dict[int, int]], list[str]]:
+    """Like the national form: per unit, municipality and region a total, two sexes and three age bands.
+
+    The total is the sum of each section; a municipality is the sum of its units
+    and the region of its municipalities, cell by cell.
+    """
+    counts: list[int] = []
+    eqs: list[dict[int, int]] = []
+    names: list[str] = []
+
+    def group(name: str, cells: list[int]) -> int:
+        base = len(counts)
+        counts.extend(cells)
+        names.extend(f"{name}:{c}" for c in ("tot", "s1", "s2", "a1", "a2", "a3"))
+        eqs.append(margin(base, [base + 1, base + 2]))
+        eqs.append(margin(base, [base + 3, base + 4, base + 5]))
+        return base
+
+    def add_up(parent: int, children: list[int]) -> None:
+        for j in range(6):
+            eqs.append(margin(parent + j, [c + j for c in children]))
+
+    munis = []
+    for m, units in enumerate(units_by_municipality):
+        kids = [group(f"u{m}{u}", [sum(sex), *sex, *age]) for u, (sex, age) in enumerate(units)]
+        munis.append(group(f"m{m}", np.sum([counts[k:k + 6] for k in kids], axis=0).tolist()))
+        add_up(munis[-1], kids)
+    add_up(group("region", np.sum([counts[k:k + 6] for k in munis], axis=0).tolist()), munis)
+    return counts, eqs, names
+
+
+def test_a_single_unit_municipality_keeps_its_total() -> None:
+    """The tie-break prefers cells that are the total of few equations: no municipality or region total goes.
+
+    Municipality 0 has a single unit. The earlier tie-break hid the unit's total
+    and the municipality's (10 complements); now both keep them and mirror the
+    unit's hidden sex cells instead (8).
+    """
+    units = [[([7, 7], [3, 9, 2])], [([2, 4], [1, 2, 3]), ([2, 12], [2, 5, 7])]]
+    counts, eqs, names = section_table(units)
+    primary = (np.array(counts) >= 1) & (np.array(counts) < 5)
+    for marks in (True, False):
+        p = protect(counts, eqs, known_bounds=marks)
+        check_protection(counts, eqs, p, primary, marks=marks)
+        hidden_totals = [names[i] for i in np.flatnonzero(p.secondary) if names[i].endswith(":tot")]
+        assert not [t for t in hidden_totals if not t.startswith("u")], hidden_totals
+        assert int(p.secondary.sum()) <= 8
+        # the lone unit and its municipality hide the same cells
+        sup = {names[i] for i in np.flatnonzero(p.suppressed)}
+        assert {n.split(":")[1] for n in sup if n.startswith("u00")} == {n.split(":")[1] for n in sup
+                                                                        if n.startswith("m0")}
+
+
+def test_null_space_by_elimination_matches_a_dense_one() -> None:
+    """The sparse elimination before the QR decomposition gives the dense answer, on random systems."""
+    from scipy import sparse
+    from scipy.linalg import null_space
+
+    from kadindicators.disclosure import _no_freedom
+
+    rng = np.random.default_rng(11)
+    for _ in range(300):
+        m, k = int(rng.integers(1, 10)), int(rng.integers(1, 12))
+        a = (rng.random((m, k)) < rng.uniform(0.15, 0.5)) * rng.choice([-1.0, 1.0, 2.0, -6.0, 0.5], size=(m, k))
+        if m > 1:
+            a = np.vstack([a, a[0] + a[1]])  # a dependent row
+        basis = null_space(a)
+        expected = np.linalg.norm(basis, axis=1) < 1e-7 if basis.size else np.ones(k, bool)
+        assert expected.tolist() == _no_freedom(sparse.csr_matrix(a)).tolist(), a
+
+
 def test_deterministic() -> None:
     """The same input gives the same pattern (ties go to the lowest index)."""
     counts = [40, 3, 9, 9, 9, 10]
@@ -410,9 +563,9 @@ def test_random_one_dimensional_margins(parts: list[int]) -> None:
     p = protect(counts, eqs)
     primary = (np.array(counts) >= 1) & (np.array(counts) < 5)
     check_protection(counts, eqs, p, primary)
-    exposed = primary.any() and lp_recovered(counts, eqs, primary) != []
-    assert int(p.secondary.sum()) == (1 if exposed else 0)
-    assert not (primary.sum() == 1 and not exposed)
+    given_away = set(lp_recovered(counts, eqs, primary)) - set(np.flatnonzero(p.exposed).tolist())
+    assert int(p.secondary.sum()) == (1 if given_away else 0)
+    assert given_away or primary.sum() != 1 or p.exposed.any()
 
 
 @given(st.integers(2, 4), st.integers(2, 5), st.data(), st.booleans(), st.booleans())
@@ -539,6 +692,27 @@ def test_results_higher_threshold_adds_primary() -> None:
     assert ["low_n", "low_n", None, None] == out["reason"].to_pylist()
     info = json.loads(out.schema.metadata[b"kadindicators.disclosure"])
     assert (11, 0, 1) == (info["threshold"], info["secondary"], info["low_n_added"])
+
+
+def test_results_complement_large_enough_and_exposure() -> None:
+    """Regression for result tables: the complement of a numerator "<5" is large enough.
+
+    And four units with one event each under a region "<5" are given away by the
+    marks alone: counted as exposed in the metadata.
+    """
+    t = result_table([
+        {"indicator_id": "KAD-Q01", "unit_id": "A", "numerator": None, "denominator": 20.0, "suppressed": True},
+        {"indicator_id": "KAD-Q01", "unit_id": "B", "numerator": 5.0, "denominator": 30.0},
+        {"indicator_id": "KAD-Q01", "unit_id": "C", "numerator": 14.0, "denominator": 40.0},
+        {"indicator_id": "KAD-Q01", "numerator": 20.0, "denominator": 90.0},
+    ])
+    out = protect_results(t)
+    assert ["low_n", None, "secondary", None] == out["reason"].to_pylist()  # C, not B (1 + 5 = 6 gives A away)
+    rows = [{"indicator_id": "KAD-Q01", "unit_id": u, "numerator": None, "denominator": 20.0, "suppressed": True}
+            for u in "ABCD"]
+    rows.append({"indicator_id": "KAD-Q01", "numerator": None, "denominator": 80.0, "suppressed": True})
+    info = json.loads(protect_results(result_table(rows)).schema.metadata[b"kadindicators.disclosure"])
+    assert {"numerator": 5, "denominator": 0} == info["exposed"] and 0 == info["secondary"]
 
 
 def test_results_misuse() -> None:

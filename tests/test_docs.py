@@ -21,6 +21,6 @@ def test_sphinx_build_has_no_warnings(tmp_path: Path) -> None:
     shutil.rmtree(ROOT / "docs" / "reference" / "_generated", ignore_errors=True)
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     out = subprocess.run([sys.executable, "-m", "sphinx", "-W", "--keep-going", "-n", "-q", "-b", "html",
-                          str(ROOT / "docs"), str(tmp_path / "html")], capture_output=True, text=True, env=env)
+                          str(ROOT / "docs"), str(tmp_path / "html")], capture_output=True, text=True, env=env, check=False)
     assert out.returncode == 0, out.stderr[-4000:]
     assert (tmp_path / "html" / "index.html").exists()

@@ -17,22 +17,30 @@ from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
 from .errors import DataValidationError, InputError, KadError, SchemaVersionError, SpecError
-from .indicators import (
-    catalogue,
-    compute,
-    compute_partials,
-    explain,
-    get_indicator,
-    merge,
-    result_metadata,
-)
-from .io import read_table
-from .schema import arrow_schema
-from .validation import validate
-from .validation.report import ValidationReport
+
+# Imported on first use (PEP 562): `kadindicators --help` and `validate` load only what they need.
+_FROM = {
+    "catalogue": ".indicators", "compute": ".indicators", "compute_partials": ".indicators",
+    "explain": ".indicators", "get_indicator": ".indicators", "merge": ".indicators",
+    "result_metadata": ".indicators", "read_table": ".io", "arrow_schema": ".schema",
+    "validate": ".validation", "ValidationReport": ".validation.report",
+}
 
 if TYPE_CHECKING:
     from . import disclosure, reports, synth, testing
+    from .indicators import (
+        catalogue,
+        compute,
+        compute_partials,
+        explain,
+        get_indicator,
+        merge,
+        result_metadata,
+    )
+    from .io import read_table
+    from .schema import arrow_schema
+    from .validation import validate
+    from .validation.report import ValidationReport
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -51,9 +59,9 @@ __all__ = [
     "explain",
     "get_indicator",
     "merge",
-    "result_metadata",
     "read_table",
     "reports",
+    "result_metadata",
     "synth",
     "testing",
     "validate",
@@ -69,6 +77,10 @@ def __getattr__(name: str) -> Any:
         return load_schema().version
     if name in _LAZY:
         return importlib.import_module(f".{name}", __name__)
+    if name in _FROM:
+        value = getattr(importlib.import_module(_FROM[name], __name__), name)
+        globals()[name] = value
+        return value
     raise AttributeError(f"module 'kadindicators' has no attribute {name!r}")
 
 

@@ -28,11 +28,14 @@ solutions within these bounds, with the published cells fixed, is a single point
 (the linear-programming interval attack, which includes every recovery by linear
 algebra alone). :func:`intervals` gives the intervals themselves, one pair of
 linear programs per cell. :func:`recoverable` decides the same question with at
-most one linear program and one QR decomposition per connected group of unknown
-cells: the linear program finds the cells that sit at one of their bounds in every
+most one linear program and one null space per connected group of unknown cells:
+the linear program finds the cells that sit at one of their bounds in every
 solution (skipped when the true counts are known and none sits at a bound), and a
 cell with some freedom is not determined exactly when the null space of the
-equations over the free cells has a non-zero component in it.
+equations over the free cells has a non-zero component in it. The null space
+comes from an exact sparse elimination (equations with one or two free cells,
+cells in one equation) followed by a QR decomposition with column pivoting of
+what is left.
 
 The protection (:func:`protect`)
 --------------------------------
@@ -49,12 +52,20 @@ The protection (:func:`protect`)
    enough), is the total of the fewest equations, closes the most other such
    equations at once, and is smallest, in that order; ties go to the lowest index.
    Zeros are a last resort.
-3. Verification: the attacker runs; for the first recovered cell a published
-   neighbour (a cell sharing an equation with it) is suppressed: non-zero, then
-   one that links to other unknown cells (which closes a cycle, e.g. the bridge
-   between two suppressed rectangles of a two-way table, which step 2 cannot see),
-   then one above its own lower bound, the total of the fewest equations,
-   smallest, lowest index. Back to step 2 until nothing is recovered.
+3. Verification: the attacker runs. For the first recovered cell a linear program
+   looks for a way to let it move: a direction ``d`` with ``A d = 0``, ``d = 1``
+   (or -1) in the cell, within the bounds, that moves as few published cells as
+   possible (weighted: a cell that is the total of many equations costs more, a
+   large one a little more, a zero much more). The published cells it moves are
+   suppressed; they free the cell (e.g. the bridge between two suppressed
+   rectangles of a two-way table, which step 2 cannot see). Back to step 2 until
+   nothing is recovered.
+
+Some cells cannot be protected by any pattern when the reasons are published:
+four cells "<5" that add up to a total "<5" are 1 each. Such *exposed* cells
+(fixed even when every cell is unknown) are found first and left as they are;
+:class:`Protection` lists them. Publishing every suppressed cell with one mark
+(``known_bounds=False``) protects them.
 
 The result is deterministic and every primary cell stays suppressed. It is not
 guaranteed to be the smallest possible pattern (that is an integer program); it
@@ -113,6 +124,7 @@ _FIXED_COLUMNS = frozenset({"indicator_id", "indicator_version", "period", "peri
 _REQUIRED_COLUMNS = ("indicator_id", "indicator_version", "period", "numerator", "denominator", "value",
                      "ci_lower", "ci_upper", "suppressed", "status", "reason")
 _DET_TOL = 1e-7  # a null-space row shorter than this means the cell is determined
+_REPAIR_TRIALS = 8  # candidate complements tried with the attacker before taking the best ranked
 
 
 class DisclosureError(KadError, ValueError):
@@ -938,9 +950,36 @@ def _determined(a: Any, b: FloatArray, lo: FloatArray, hi: FloatArray,
         pin_lo, pin_hi, point = _pins(a, b, lo, hi, None, ~degenerate, np.isfinite(hi) & ~degenerate)
     pinned = pin_lo | pin_hi | degenerate
     found = pinned.copy()
-    if (~pinned).any():
-        found[~pinned] = _no_freedom(a[:, np.flatnonzero(~pinned)])
+    free = np.flatnonzero(~pinned)
+    if free.size:
+        # the right-hand side once the pinned cells are substituted
+        fixed = np.where(pin_lo | degenerate, lo, np.where(pin_hi, hi, 0.0))
+        rhs = b - np.asarray(a @ fixed).reshape(-1)
+        scale = np.asarray(abs(a) @ np.abs(fixed)).reshape(-1) + np.abs(b)
+        live = _rhs_groups(a[:, free], np.abs(rhs) > 1e-12 * (1.0 + scale))
+        if live.any():
+            found[free[live]] = _no_freedom(a[:, free[live]])
     return found, point
+
+
+def _rhs_groups(a: Any, nonzero: BoolArray) -> BoolArray:
+    """The columns of ``a`` linked by rows to a row whose right-hand side is not 0.
+
+    Only those can be determined: on a group of free cells whose equations all have
+    a zero right-hand side, a point of the relative interior is itself in the null
+    space, and each of its coordinates is above the cell's lower bound (>= 0), so
+    the null space has a component in every cell of the group.
+    """
+    from scipy import sparse
+    from scipy.sparse.csgraph import connected_components
+
+    m, k = a.shape
+    coo = sparse.coo_matrix(a)
+    graph = sparse.coo_matrix((np.ones(coo.nnz), (coo.col, k + coo.row)), shape=(k + m, k + m))
+    _, label = connected_components(graph, directed=False)
+    live = np.zeros(int(label.max()) + 1 if label.size else 0, bool)
+    live[label[k + np.flatnonzero(nonzero)]] = True
+    return np.asarray(live[label[:k]])
 
 
 def _pins(a: Any, b: FloatArray, lo: FloatArray, hi: FloatArray, x0: FloatArray | None,
@@ -1006,42 +1045,133 @@ def _pins(a: Any, b: FloatArray, lo: FloatArray, hi: FloatArray, x0: FloatArray 
 def _no_freedom(a: Any) -> BoolArray:
     """Columns of the sparse matrix ``a`` in which its null space has no component.
 
-    The columns split into groups linked by rows; each group gets one QR
-    decomposition with column pivoting of its (dense) transpose: the last columns
-    of ``Q`` beyond the rank are an orthonormal basis of the null space.
+    Sparse elimination first (:func:`_eliminate`), which keeps the null space of the
+    rest and says how the eliminated columns' null-space rows follow from it. What
+    is left (the core) splits into groups linked by rows; each group gets one QR
+    decomposition with column pivoting of its dense transpose: the columns of ``Q``
+    beyond the rank are an orthonormal basis of its null space.
     """
     from scipy import sparse
     from scipy.linalg import qr
     from scipy.sparse.csgraph import connected_components
 
-    a = sparse.csc_matrix(a)
-    k = a.shape[1]
-    found = np.zeros(k, bool)
-    pattern = (a != 0).astype(np.int64)
-    used = np.flatnonzero(np.asarray(pattern.sum(axis=1)).reshape(-1) > 0)
-    if used.size == 0:
-        return found
-    # columns linked through a row are in one group
-    link = (pattern[used].T @ pattern[used]).tocsr()
-    _, label = connected_components(link, directed=False)
-    order = np.argsort(label, kind="stable")
-    split = np.split(order, np.flatnonzero(np.diff(label[order])) + 1)
-    row_of = a.tocsr()
-    for cols in split:
-        block = row_of[:, cols]
-        rows = np.flatnonzero(np.diff(block.indptr) > 0)
-        if rows.size == 0:
-            continue  # columns in no equation are free
-        dense_t = block[rows].toarray().T  # columns x equations
-        q, r, _ = qr(dense_t, pivoting=True, mode="full")
-        diag = np.abs(np.diag(r))
-        tol = max(dense_t.shape) * np.finfo(float).eps * (diag[0] if diag.size else 0.0) * 10
-        rank = int((diag > tol).sum())
-        if rank >= len(cols):
-            found[cols] = True
-            continue
-        found[cols] = np.linalg.norm(q[:, rank:], axis=1) < _DET_TOL
-    return found
+    csr = sparse.csr_matrix(a)
+    k = csr.shape[1]
+    steps, core_rows, core_cols = _eliminate(csr)
+    blocks: list[tuple[IntArray, FloatArray]] = []
+    if core_cols.size:
+        pos = np.full(k, -1, np.int64)
+        pos[core_cols] = np.arange(core_cols.size)
+        sizes = np.fromiter((len(r) for r in core_rows), np.int64, count=len(core_rows))
+        ri = np.repeat(np.arange(len(core_rows)), sizes)
+        ci = pos[np.fromiter((c for r in core_rows for c in r), np.int64, count=int(sizes.sum()))]
+        vals = np.fromiter((v for r in core_rows for v in r.values()), np.float64, count=int(sizes.sum()))
+        core = sparse.csc_matrix((vals, (ri, ci)), shape=(len(core_rows), core_cols.size))
+        pattern = (core != 0).astype(np.int64)
+        link = (pattern.T @ pattern + sparse.identity(core_cols.size, dtype=np.int64)).tocsr()
+        _, label = connected_components(link, directed=False)
+        order = np.argsort(label, kind="stable")
+        for group in np.split(order, np.flatnonzero(np.diff(label[order])) + 1):
+            block = core[:, group].tocsr()
+            rows = np.flatnonzero(np.diff(block.indptr) > 0)
+            if rows.size == 0:  # in no equation: free
+                blocks.append((core_cols[group], np.eye(group.size)))
+                continue
+            dense_t = block[rows].toarray().T  # columns x equations
+            q, r, _ = qr(dense_t, pivoting=True, mode="full")
+            diag = np.abs(np.diag(r))
+            tol = max(dense_t.shape) * np.finfo(float).eps * (diag[0] if diag.size else 0.0) * 10
+            blocks.append((core_cols[group], q[:, int((diag > tol).sum()):]))
+    null = np.zeros((k, sum(b.shape[1] for _, b in blocks)))
+    offset = 0
+    for cols, basis in blocks:
+        null[cols, offset:offset + basis.shape[1]] = basis
+        offset += basis.shape[1]
+    for j, combo, divisor in reversed(steps):
+        if combo:
+            null[j] = -(np.fromiter(combo.values(), np.float64, count=len(combo)) @ null[list(combo)]) / divisor
+    return np.asarray(np.linalg.norm(null, axis=1) < _DET_TOL)
+
+
+def _eliminate(a: Any) -> tuple[list[tuple[int, dict[int, float], float]], list[dict[int, float]], IntArray]:
+    """Exact sparse elimination of ``a x = 0`` (``a`` a CSR matrix) that keeps the null space of the rest.
+
+    * A row with one column fixes it: its null-space row is 0, and it leaves the
+      other rows.
+    * A row with two columns makes one a multiple of the other, ``x_b = -(c_a /
+      c_b) x_a``: ``b`` is substituted away in the other rows.
+    * A column in only one row is dropped with that row: the other columns keep
+      their null space, and ``x_j = -(sum of c * x over the row) / c_j``.
+
+    Returns the steps ``(j, combination, divisor)``, meaning null-space row ``j`` =
+    ``-(sum of coef * row c) / divisor`` (an empty combination: row 0), to be
+    replayed backwards, and the remaining rows (as ``{column: coef}``) and columns.
+    """
+    m, k = a.shape
+    rows: list[dict[int, float]] = [
+        dict(zip(a.indices[a.indptr[i]:a.indptr[i + 1]].tolist(), a.data[a.indptr[i]:a.indptr[i + 1]].tolist(),
+                 strict=True)) for i in range(m)]
+    cols: list[set[int]] = [set() for _ in range(k)]
+    for i, row in enumerate(rows):
+        for c in row:
+            cols[c].add(i)
+    row_alive = [True] * m
+    col_alive = [True] * k
+    steps: list[tuple[int, dict[int, float], float]] = []
+
+    def drop_row(i: int) -> None:
+        row_alive[i] = False
+        for c in rows[i]:
+            cols[c].discard(i)
+
+    queue = [i for i in range(m) if len(rows[i]) <= 2]
+    while True:
+        while queue:
+            i = queue.pop()
+            if not row_alive[i] or len(rows[i]) > 2:
+                continue
+            row = rows[i]
+            drop_row(i)
+            if len(row) == 1:
+                (j,) = row
+                steps.append((j, {}, 1.0))
+                col_alive[j] = False
+                for e in list(cols[j]):
+                    del rows[e][j]
+                    if len(rows[e]) <= 2:
+                        queue.append(e)
+                cols[j].clear()
+            elif len(row) == 2:
+                (p, cp), (q, cq) = row.items()
+                b, c_b, keep, c_keep = (p, cp, q, cq) if len(cols[p]) <= len(cols[q]) else (q, cq, p, cp)
+                steps.append((b, {keep: c_keep}, c_b))
+                col_alive[b] = False
+                factor = -c_keep / c_b
+                for e in list(cols[b]):
+                    d = rows[e].pop(b)
+                    v = rows[e].get(keep, 0.0) + d * factor
+                    if abs(v) <= 1e-12 * (abs(d * factor) + abs(rows[e].get(keep, 0.0))):
+                        rows[e].pop(keep, None)
+                        cols[keep].discard(e)
+                    else:
+                        rows[e][keep] = v
+                        cols[keep].add(e)
+                    if len(rows[e]) <= 2:
+                        queue.append(e)
+                cols[b].clear()
+        leaves = [j for j in range(k) if col_alive[j] and len(cols[j]) == 1]
+        if not leaves:
+            break
+        for j in leaves:
+            if not col_alive[j] or len(cols[j]) != 1:
+                continue
+            (e,) = cols[j]
+            row = rows[e]
+            steps.append((j, {c: v for c, v in row.items() if c != j}, row[j]))
+            col_alive[j] = False
+            drop_row(e)
+    core_rows = [rows[i] for i in range(m) if row_alive[i] and rows[i]]
+    return steps, core_rows, np.flatnonzero(np.array(col_alive, dtype=bool)).astype(np.int64)
 
 
 # ----------------------------------------------------------------------------- the protection
@@ -1083,33 +1213,35 @@ def _protect_block(system: _System, values: FloatArray, primary: BoolArray, hidd
                    ) -> tuple[BoolArray, BoolArray]:
     suppressed = primary.copy()
     lo, hi = lo.copy(), hi.copy()
-    exposed = np.zeros(system.n, bool)
-    checked = np.zeros(system.n, bool)
     cache: dict[bytes, tuple[BoolArray, FloatArray]] = {}
     order_value = np.where(np.isnan(values), np.inf, values)
     known = np.where(np.isnan(values), 0.0, values)
     tol = 1e-7 * (1.0 + float(np.abs(known).max(initial=0.0)))
+    # a cell whose known interval is one point is given away by its mark: nothing can protect it
+    exposed = hi - lo <= 1e-9 * (1.0 + lo)
+    given_away: BoolArray | None = None  # fixed even when every cell is unknown, computed when needed
 
     def expose(cells: IntArray) -> bool:
-        """Mark the cells that the bounds give away whatever is suppressed; are they all?"""
-        fixed, value = _given_away(system, lo, hi, cells)
-        checked[cells] = True
-        if fixed.any():
-            exposed[cells[fixed]] = True
-            lo[cells[fixed]] = hi[cells[fixed]] = value[fixed]  # known: protected no further
-            cache.clear()
-        return bool(fixed.all())
+        """Treat the cells given away whatever is suppressed as known; are all of ``cells`` such?"""
+        nonlocal given_away
+        if given_away is None:
+            given_away, point = _determined(system.A.tocsc(), np.zeros(system.m), lo, hi,
+                                            values if values_known else None)
+            new = given_away & ~exposed
+            if new.any():
+                exposed[new] = True
+                lo[new] = hi[new] = point[new]  # known: protected no further, no use as a complement
+                cache.clear()
+        return bool(given_away[cells].all())
 
-    # a cell whose known interval is one point is given away by its mark: nothing can protect it
-    exposed |= suppressed & (hi - lo <= 1e-9 * (1.0 + lo))
-    # cells that equations give away even with every cell unknown (confirmed by linear programs)
-    if np.isfinite(hi).any():
-        unknown = hi - lo > 1e-9 * (1.0 + lo)
-        known = np.where(unknown, 0.0, lo)
-        _propagate(system, unknown, known, lo, hi, np.ones(system.n, bool), zero_only=np.zeros(system.n, bool))
-        maybe = np.flatnonzero(suppressed & ~unknown & ~exposed)
-        if maybe.size:
-            expose(maybe)
+    # without upper bounds an attacker cannot pin a count other than 0 when every cell is unknown
+    marks = bool(np.isfinite(hi).any())
+    if marks:  # a cheap look first: equations that give cells away even with every cell unknown
+        unknown = ~exposed
+        _propagate(system, unknown, np.where(unknown, 0.0, lo), lo, hi, np.ones(system.n, bool),
+                   zero_only=np.zeros(system.n, bool))
+        if (~unknown & ~exposed).any():
+            expose(np.flatnonzero(~unknown & ~exposed))
     while True:
         try:
             _heuristic(system, values, order_value, suppressed, hidden, zero_ok, lo, hi)
@@ -1122,42 +1254,27 @@ def _protect_block(system: _System, values: FloatArray, primary: BoolArray, hidd
                 f"celle {cell} kan ikke beskyttes: likning {stuck.eq} har ingen annen celle å prikke") from None
         rec, point, groups = _attack(system, values, suppressed | hidden, lo, hi, values_known=values_known,
                                      cache=cache)
-        own = hi - lo <= 1e-9 * (1.0 + np.abs(lo))
-        bad = rec & suppressed & ~own & ~(zero_ok & (np.abs(point) <= tol))
+        bad = rec & suppressed & ~exposed & ~(zero_ok & (np.abs(point) <= tol))
         if not bad.any():
             return suppressed, exposed & suppressed
         s = int(np.flatnonzero(bad)[0])
-        if not checked[s] and expose(np.array([s], np.int64)):
+        if marks and given_away is None and expose(np.array([s], np.int64)):
             continue
-        suppressed[_repair_choice(system, order_value, suppressed, hidden, lo, s, groups)] = True
-
-
-def _given_away(system: _System, lo: FloatArray, hi: FloatArray, cells: IntArray) -> tuple[BoolArray, FloatArray]:
-    """Which of ``cells`` are fixed even if every cell is unknown (within its bounds), and their values.
-
-    Suppressing more cells only widens what an attacker sees, so this is the widest
-    view: two linear programs per cell over the whole block, with no right-hand side.
-    """
-    from scipy.optimize import linprog
-
-    bounds = [(float(a), None if np.isinf(b) else float(b)) for a, b in zip(lo, hi, strict=True)]
-    fixed = np.zeros(len(cells), bool)
-    value = np.full(len(cells), np.nan)
-    for j, cell in enumerate(cells):
-        ends = []
-        for sign in (1.0, -1.0):
-            c = np.zeros(system.n)
-            c[cell] = sign
-            res = linprog(c, A_eq=system.A, b_eq=np.zeros(system.m), bounds=bounds, method="highs")
-            if res.status == 3:
-                ends.append(np.inf)
-                continue
-            if res.status != 0:
-                raise _inconsistent()
-            ends.append(sign * float(res.fun))
-        fixed[j] = ends[1] - ends[0] <= 1e-7 * (1.0 + abs(ends[0]))
-        value[j] = ends[0]
-    return fixed, value
+        ref = np.where(suppressed | hidden, point, values)
+        cells = _repair_lp(system, ref, suppressed | hidden, lo, hi, s, order_value)
+        if cells.size:
+            suppressed[cells] = True
+            continue
+        # no way found by the linear program (numerically): the best ranked neighbour that frees the cell
+        cand = _repair_candidates(system, order_value, suppressed, hidden, lo, hi, s, groups)
+        choice = int(cand[0])
+        for c in cand[:_REPAIR_TRIALS]:
+            trial = suppressed | hidden
+            trial[c] = True
+            if not _attack(system, values, trial, lo, hi, values_known=values_known, cache=cache)[0][s]:
+                choice = int(c)
+                break
+        suppressed[choice] = True
 
 
 def _heuristic(system: _System, values: FloatArray, order_value: FloatArray, suppressed: BoolArray,
@@ -1198,7 +1315,8 @@ def _heuristic(system: _System, values: FloatArray, order_value: FloatArray, sup
         low2 = low[e0] + np.where(coef > 0, coef * lo[cand], np.where(fin, coef * hf, -np.inf))
         high2 = high[e0] + np.where(coef > 0, np.where(fin, coef * hf, np.inf), coef * lo[cand])
         fixes = (coef == 0) | ((r2 - low2 > eps[e0]) & (high2 - r2 > eps[e0]))
-        key = np.lexsort((cand, order_value[cand], -closes, system.n_total[cand], ~fixes, order_value[cand] == 0))
+        key = np.lexsort((cand, order_value[cand], -closes, system.n_total[cand], ~fixes, order_value[cand] == 0,
+                          own[cand]))
         suppressed[cand[key[0]]] = True
 
 
@@ -1273,9 +1391,59 @@ def _published_in(system: _System, eqs: list[int], suppressed: BoolArray, hidden
     return np.zeros(0, np.int64)
 
 
-def _repair_choice(system: _System, value: FloatArray, suppressed: BoolArray, hidden: BoolArray,
-                   lo: FloatArray, s: int, groups: list[IntArray]) -> int:
-    """A published cell to suppress so that the recovered cell ``s`` gains freedom."""
+def _repair_lp(system: _System, ref: FloatArray, unknown: BoolArray, lo: FloatArray, hi: FloatArray, s: int,
+               value: FloatArray) -> IntArray:
+    """Published cells whose suppression lets the recovered cell ``s`` move: few, small, not totals.
+
+    ``ref`` is a solution (the true counts, or a point found by the attack). The
+    cell ``s`` can take another value exactly when some direction ``d`` with
+    ``A d = 0`` and ``d_s = 1`` (or -1) keeps ``ref + eps * d`` within the bounds
+    for a small ``eps``: ``d_j >= 0`` where ``ref_j`` is at its lower bound,
+    ``d_j <= 0`` at its upper bound. Published cells may move only if they are
+    suppressed, so the linear program minimises the weighted sum of ``|d_c|`` over
+    them (weight: 1, plus 1 per equation the cell is the total of, plus a little
+    for its size, plus 4 for a zero); the published cells it moves are the
+    complements. Returns no cells when there is no such direction.
+    """
+    from scipy import sparse
+    from scipy.optimize import linprog
+
+    known_anyway = hi - lo <= 1e-9 * (1.0 + lo)
+    cand = ~unknown & ~known_anyway
+    moving = unknown & ~known_anyway
+    tol = 1e-9 * (1.0 + np.abs(ref))
+    at_lo = ref - lo <= tol
+    at_hi = hi - ref <= tol
+    u = np.flatnonzero(moving)
+    c = np.flatnonzero(cand)
+    big = float(value[np.isfinite(value)].max(initial=0.0)) + 1.0
+    weight = 1.0 + system.n_total[c] + 0.5 * np.where(np.isfinite(value[c]), value[c], big) / big \
+        + 4.0 * (value[c] == 0)
+    a_csc = system.A.tocsc()
+    a_eq = sparse.hstack([a_csc[:, u], a_csc[:, c], -a_csc[:, c]]).tocsr()
+    cost = np.r_[np.zeros(u.size), weight, weight]
+    best: tuple[float, IntArray] | None = None
+    pos_s = int(np.searchsorted(u, s))
+    lower = np.r_[np.where(at_lo[u], 0.0, -np.inf), np.zeros(2 * c.size)]
+    upper = np.r_[np.where(at_hi[u], 0.0, np.inf), np.full(c.size, np.inf), np.where(at_lo[c], 0.0, np.inf)]
+    for sign in (1.0, -1.0):
+        if (sign > 0 and at_hi[s]) or (sign < 0 and at_lo[s]):
+            continue
+        lower[pos_s] = upper[pos_s] = sign
+        res = linprog(cost, A_eq=a_eq, b_eq=np.zeros(system.m), bounds=np.column_stack([lower, upper]),
+                      method="highs")
+        if res.status != 0:
+            continue
+        move = np.abs(res.x[u.size:u.size + c.size]) + np.abs(res.x[u.size + c.size:])
+        chosen = c[move > 1e-7]
+        if chosen.size and (best is None or float(res.fun) < best[0]):
+            best = (float(res.fun), chosen)
+    return best[1] if best is not None else np.zeros(0, np.int64)
+
+
+def _repair_candidates(system: _System, value: FloatArray, suppressed: BoolArray, hidden: BoolArray,
+                       lo: FloatArray, hi: FloatArray, s: int, groups: list[IntArray]) -> IntArray:
+    """Published cells to suppress so that the recovered cell ``s`` gains freedom, best first."""
     unknown = suppressed | hidden
     eqs_s = system.Bt[s].indices
     cells = np.unique(system.B[eqs_s].indices)
@@ -1291,9 +1459,9 @@ def _repair_choice(system: _System, value: FloatArray, suppressed: BoolArray, hi
     busy = (np.asarray(system.B @ unknown.astype(np.int64)) > 0).astype(np.int64)
     busy[eqs_s] = 0
     links = np.asarray(system.Bt[cand] @ busy) > 0
-    pinned = value[cand] - lo[cand] <= 1e-9 * (1.0 + value[cand])  # at its own lower bound: no room below
-    key = np.lexsort((cand, value[cand], system.n_total[cand], pinned, ~links, value[cand] == 0))
-    return int(cand[key[0]])
+    own = hi[cand] - lo[cand] <= 1e-9 * (1.0 + lo[cand])  # known anyway: no use
+    key = np.lexsort((cand, value[cand], system.n_total[cand], ~links, value[cand] == 0, own))
+    return np.asarray(cand[key], dtype=np.int64)
 
 
 # ----------------------------------------------------------------------------- result tables

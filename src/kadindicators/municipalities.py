@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .spec.loader import load_schema
+from .spec.models import Code
 
 FAR_PAST, FAR_FUTURE = dt.date(1800, 1, 1), dt.date(9999, 1, 1)
 
@@ -59,12 +60,12 @@ def successors() -> dict[str, tuple[str, ...]]:
     ('3301',)
     """
     codes = load_schema().codelists["municipality"].codes
-    by_code: dict[str, list[object]] = {}
+    by_code: dict[str, list[Code]] = {}
     for c in codes:
         by_code.setdefault(c.code, []).append(c)
 
     def current(code: str, seen: frozenset[str]) -> list[str]:
-        entries = [c for c in codes if c.code == code]
+        entries = by_code.get(code, [])
         if code in seen or not entries or any(e.valid_to is None for e in entries):
             return [code]
         latest = max(entries, key=lambda e: e.valid_to or FAR_FUTURE)

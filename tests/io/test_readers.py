@@ -6,9 +6,9 @@ import datetime as dt
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.feather as feather
 import pyarrow.parquet as pq
 import pytest
+from pyarrow import feather
 
 import kadindicators as kad
 
@@ -102,8 +102,8 @@ def test_unsupported_object_is_an_input_error() -> None:
 @pytest.mark.parametrize(("content", "rows", "bad_line"), [
     (b"stay_id;patient_id;unit_id;admitted_at;age;sex;care_track", 0, None),
     (b"stay_id;patient_id;unit_id;admitted_at;age;sex;care_track\n   \nA;p;U;2025-01-01T10:00;80;2;somatic\n", 1, None),
-    (b"\rstay_id;patient_id;unit_id;admitted_at;age;sex;care_track\rA;p;U;2025-01-01T10:00;80;2;somatic\r"
-     b"B;q;U;2025-13-01T10:00;80;2;somatic\r", 2, 4),
+    ((b"\rstay_id;patient_id;unit_id;admitted_at;age;sex;care_track\rA;p;U;2025-01-01T10:00;80;2;somatic\r"
+     b"B;q;U;2025-13-01T10:00;80;2;somatic\r"), 2, 4),
 ], ids=["header-only-no-newline", "whitespace-line", "cr-leading-blank"])
 def test_edge_layouts(tmp_path: Path, content: bytes, rows: int, bad_line: int | None) -> None:
     """Header-only files, blank-looking lines and CR-only files read with the right line numbers."""

@@ -60,7 +60,7 @@ def test_every_planted_problem_found_at_its_line(tmp_path: Path, encoding: str, 
 
 def test_rejected_rows_are_exactly_the_rows_with_errors(tmp_path: Path) -> None:
     """Rows with an error are rejected, all other rows are accepted."""
-    text, expected, rows = build()
+    text, _expected, rows = build()
     report = kad.validate(stays=_write(tmp_path, text, "cp1252"), units=_units(tmp_path), as_of=AS_OF)
     error_lines = {line for line, _, _ in _triples(report, ("error",))}
     assert report.rows_rejected == len(error_lines)

@@ -77,6 +77,6 @@ def test_result_does_not_depend_on_row_order(t: pa.Table, rnd: object) -> None:
     b = kad.validate(stays=t.take(pa.array(idx, pa.int64())), units=units, as_of=AS_OF)
     key = [("stay_id", "ascending")]
     assert a.valid.sort_by(key).equals(b.valid.sort_by(key))
-    sig = lambda r: sorted((x["stay_id"] or "", x["field"] or "", x["rule"])  # noqa: E731
+    sig = lambda r: sorted((x["stay_id"] or "", x["field"] or "", x["rule"])
                            for x in r.issues.to_pylist())
     assert sig(a) == sig(b)

@@ -79,9 +79,11 @@ def run(args: argparse.Namespace) -> int:
     from ..reports import feedback_reports
 
     html = feedback_reports(**tables, lang=lang, as_of=as_of)
+    from ..io import safe_filename
+
     report_files = {}
     for key, rep in html.items():
-        name = "feedback_region.html" if key == "region" else f"units/{_safe_name(key)}.html"
+        name = "feedback_region.html" if key == "region" else "units/" + safe_filename(key, suffix=".html")
         report_files[name] = rep.write(reports / name)
     print(report.summary_text(lang=lang, max_issues=10))
     print()
@@ -101,14 +103,6 @@ def run(args: argparse.Namespace) -> int:
     print(t(lang, f"  {'units/*.html':<24} {reports / 'units'} ({len(report_files) - 1} enheter)",
             f"  {'units/*.html':<24} {reports / 'units'} ({len(report_files) - 1} units)"))
     return 0
-
-
-def _safe_name(key: str) -> str:
-    """A file name from a unit id: letters, digits, dot, dash and underscore only; never a path."""
-    import re
-
-    name = re.sub(r"[^A-Za-z0-9._-]", "_", key).lstrip(".")
-    return name[:100] or "unit"
 
 
 def _national_form(tables: dict[str, object], year: int, out: Path, lang: str) -> dict[str, Path]:

@@ -84,7 +84,10 @@ def partial(spec: IndicatorSpec, contrib: Contributions, dims: Sequence[str], *,
                                 if "standard_stratum" in g.column_names else pa.nulls(n, pa.string()))
     cols["numerator"] = g["numerator"]
     cols["denominator"] = g["denominator"]
-    cols["sumsq"] = g["sumsq"] if "sumsq" in g.column_names else pa.nulls(n, pa.float64())
+    # the integer sum of squared seconds passes 2**53 from about 10**5 stays in a cell: float64
+    # (exact to 1e-16 relative; a checked cast would refuse it)
+    cols["sumsq"] = (pc.cast(g["sumsq"], pa.float64(), safe=False) if "sumsq" in g.column_names
+                     else pa.nulls(n, pa.float64()))
     if "values" in g.column_names:
         cols["values"] = pc.cast(g["values"], pa.list_(pa.float64()))
     else:

@@ -4,11 +4,20 @@ This is the only package that touches files and foreign data frames. Whatever
 comes in leaves as a :class:`RawTable` holding a :class:`pyarrow.Table` and the
 source location of every row.
 
+Hostile files are refused with an :class:`~kadindicators.InputError` before
+they can take much time or memory: size caps per kind of file
+(:data:`MAX_TEXT_BYTES` for CSV, :data:`MAX_XLSX_BYTES` and the inflated size
+for Excel, :data:`MAX_FILE_BYTES` and :data:`MAX_ROWS` for Parquet and Arrow),
+at most 16,384 columns, a CSV record of at most 1 MiB, and an Excel cell of at
+most 32,767 characters. :func:`safe_filename` and :func:`output_path` make
+output file names from values in the data that cannot leave their folder.
+
 .. versionadded:: 0.1.0
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 from typing import Any
@@ -16,12 +25,16 @@ from typing import Any
 import pyarrow as pa
 
 from ..errors import InputError
+from ._paths import output_path, safe_filename
 from ._sniff import sniff_kind
 from .model import RawTable
 
-__all__ = ["RawTable", "as_arrow", "read_table"]
+__all__ = ["RawTable", "as_arrow", "output_path", "read_table", "safe_filename"]
 
-MAX_FILE_BYTES = 4 * 1024**3
+MAX_FILE_BYTES = 4 * 1024**3  # any input file (Parquet and Arrow IPC are read column by column)
+MAX_TEXT_BYTES = 512 * 1024**2  # a CSV file (read whole; about 8 times its size in memory)
+MAX_XLSX_BYTES = 256 * 1024**2  # an Excel workbook (compressed; see _excel for the inflated size)
+MAX_ROWS = 50_000_000  # rows of a Parquet or Arrow IPC file
 
 Source = str | os.PathLike[str] | Any
 
@@ -46,10 +59,8 @@ def as_arrow(obj: Any, *, source: str = "<memory>") -> pa.Table:
         return obj.read_all()
     is_pandas = type(obj).__module__.startswith("pandas")
     if hasattr(obj, "__arrow_c_stream__") and not is_pandas:
-        try:
+        with contextlib.suppress(Exception):  # fall through to the other conversions
             return pa.table(obj)
-        except Exception:  # noqa: BLE001 - fall through to the other conversions
-            pass
     if is_pandas:
         try:
             return pa.Table.from_pandas(obj, preserve_index=False)
@@ -73,8 +84,7 @@ def as_arrow(obj: Any, *, source: str = "<memory>") -> pa.Table:
 
 def _from_memory(obj: Any) -> RawTable:
     table = as_arrow(obj)
-    return RawTable(table=table, lines=pa.array(range(1, table.num_rows + 1), pa.int64()),
-                    source="<memory>", format="arrow")
+    return RawTable(table=table, lines=_row_numbers(table.num_rows), source="<memory>", format="arrow")
 
 
 def read_table(source: Source, *, table: str) -> RawTable:
@@ -119,40 +129,33 @@ def read_table(source: Source, *, table: str) -> RawTable:
         raise InputError("file not found", "filen finnes ikke", source=name)
     if path.is_dir():
         raise InputError("is a folder, not a file", "er en mappe, ikke en fil", source=name)
-    size = path.stat().st_size
-    if size == 0:
-        raise InputError("the file is empty (0 bytes)", "filen er tom (0 byte)", source=name)
-    if size > MAX_FILE_BYTES:
-        raise InputError(f"the file is larger than {MAX_FILE_BYTES:,} bytes",
-                         f"filen er større enn {MAX_FILE_BYTES:,} byte", source=name)
-    with path.open("rb") as fh:
-        head = fh.read(65536)
-    kind = sniff_kind(head)
-    if kind == "parquet":
-        import pyarrow.parquet as pq
+    try:
+        size = path.stat().st_size
+        if size == 0:
+            raise InputError("the file is empty (0 bytes)", "filen er tom (0 byte)", source=name)
+        _refuse_size(size, MAX_FILE_BYTES, name)
+        with path.open("rb") as fh:
+            head = fh.read(65536)
+        kind = sniff_kind(head)
+        if kind == "parquet":
+            return _read_parquet(path, name)
+        if kind == "arrow":
+            return _read_arrow(path, name)
+        if kind == "xlsx":
+            from ._excel import read_xlsx_bytes
 
-        try:
-            return _located(pq.read_table(path), name, "parquet")
-        except (pa.ArrowException, OSError) as exc:
-            raise InputError(f"cannot be read as Parquet: {exc}", f"kan ikke leses som Parquet: {exc}",
-                             source=name) from None
-    if kind == "arrow":
-        import pyarrow.ipc as ipc
+            _refuse_size(size, MAX_XLSX_BYTES, name, "an Excel workbook", "en Excel-arbeidsbok")
+            return read_xlsx_bytes(path.read_bytes(), source=name, table_name=table)
+        if kind == "csv":
+            from ._csv import read_csv_bytes
 
-        try:
-            with pa.memory_map(str(path)) as mm:
-                return _located(ipc.open_file(mm).read_all(), name, "arrow")
-        except (pa.ArrowException, OSError) as exc:
-            raise InputError(f"cannot be read as an Arrow IPC file: {exc}",
-                             f"kan ikke leses som Arrow IPC-fil: {exc}", source=name) from None
-    if kind == "xlsx":
-        from ._excel import read_xlsx_bytes
-
-        return read_xlsx_bytes(path.read_bytes(), source=name, table_name=table)
-    if kind == "csv":
-        from ._csv import read_csv_bytes
-
-        return read_csv_bytes(path.read_bytes(), source=name)
+            _refuse_size(size, MAX_TEXT_BYTES, name, "a CSV file", "en CSV-fil")
+            return read_csv_bytes(path.read_bytes(), source=name)
+    except MemoryError:
+        raise InputError("the file is too large to read into memory",
+                         "filen er for stor til å leses inn i minnet", source=name,
+                         hint_en="split the extract (e.g. by year) or use Parquet",
+                         hint_nb="del opp uttrekket (f.eks. per år) eller bruk Parquet") from None
     hints = {
         "xls": ("an old Excel .xls file; save it as .xlsx or CSV",
                 "en gammel Excel .xls-fil; lagre den som .xlsx eller CSV"),
@@ -163,6 +166,66 @@ def read_table(source: Source, *, table: str) -> RawTable:
     raise InputError(f"cannot be read: it is {en}", f"kan ikke leses: det er {nb}", source=name)
 
 
+def _refuse_size(size: int, limit: int, source: str, what_en: str = "a file",
+                 what_nb: str = "en fil") -> None:
+    from ._csv import nb_int
+
+    if size > limit:
+        raise InputError(
+            f"the file is {size:,} bytes; {what_en} of at most {limit:,} bytes is read",
+            f"filen er {nb_int(size)} byte; {what_nb} på høyst {nb_int(limit)} byte leses",
+            source=source,
+            hint_en="split the extract (e.g. by year) or use Parquet",
+            hint_nb="del opp uttrekket (f.eks. per år) eller bruk Parquet")
+
+
+def _refuse_shape(rows: int, columns: int, source: str) -> None:
+    from ._csv import MAX_COLUMNS, nb_int
+
+    if columns > MAX_COLUMNS or rows > MAX_ROWS:
+        raise InputError(
+            f"the table has {rows:,} rows and {columns:,} columns; at most {MAX_ROWS:,} rows and "
+            f"{MAX_COLUMNS:,} columns are read",
+            f"tabellen har {nb_int(rows)} rader og {nb_int(columns)} kolonner; "
+            f"høyst {nb_int(MAX_ROWS)} rader og "
+            f"{nb_int(MAX_COLUMNS)} kolonner leses", source=source)
+
+
+def _read_parquet(path: Path, name: str) -> RawTable:
+    import pyarrow.parquet as pq
+
+    try:
+        meta = pq.ParquetFile(path).metadata
+        _refuse_shape(meta.num_rows, meta.num_columns, name)
+        inflated = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+        _refuse_size(inflated, MAX_FILE_BYTES, name, "a Parquet file (uncompressed)",
+                     "en Parquet-fil (utpakket)")
+        return _located(pq.read_table(path), name, "parquet")
+    except (pa.ArrowException, OSError) as exc:
+        raise InputError(f"cannot be read as Parquet: {exc}", f"kan ikke leses som Parquet: {exc}",
+                         source=name) from None
+
+
+def _read_arrow(path: Path, name: str) -> RawTable:
+    from pyarrow import ipc
+
+    try:
+        with pa.memory_map(str(path)) as mm:
+            reader = ipc.open_file(mm)
+            rows = sum(reader.get_batch(i).num_rows for i in range(reader.num_record_batches))
+            _refuse_shape(rows, len(reader.schema), name)
+            return _located(reader.read_all(), name, "arrow")
+    except (pa.ArrowException, OSError) as exc:
+        raise InputError(f"cannot be read as an Arrow IPC file: {exc}",
+                         f"kan ikke leses som Arrow IPC-fil: {exc}", source=name) from None
+
+
+def _row_numbers(n: int) -> pa.Array:
+    """1, 2, ..., n (vectorised: a Python range of 10 million ints takes over a second)."""
+    import numpy as np
+
+    return pa.array(np.arange(1, n + 1, dtype=np.int64))
+
+
 def _located(table: pa.Table, source: str, fmt: str) -> RawTable:
-    return RawTable(table=table, lines=pa.array(range(1, table.num_rows + 1), pa.int64()),
-                    source=source, format=fmt)
+    return RawTable(table=table, lines=_row_numbers(table.num_rows), source=source, format=fmt)

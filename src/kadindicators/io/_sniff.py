@@ -19,11 +19,31 @@ def sniff_kind(head: bytes) -> str:
     for magic, kind in MAGIC.items():
         if head.startswith(magic):
             return kind
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or utf16_without_bom(head):
         return "csv"  # UTF-16 text (Excel's "Unicode text")
     if b"\x00" in head[:65536]:
         return "binary"
     return "csv"
+
+
+def utf16_without_bom(head: bytes) -> str | None:
+    """``"utf-16-le"`` or ``"utf-16-be"`` when the bytes look like UTF-16 text without a byte order mark.
+
+    Text in Latin script has a zero high byte in (nearly) every code unit:
+    zeros in the odd bytes and none in the even ones is little-endian, and the
+    other way round big-endian.
+    """
+    sample = head[: min(len(head), 4096) & ~1]
+    if len(sample) < 8:
+        return None
+    even, odd = sample[0::2], sample[1::2]
+    half = len(sample) // 2
+    zeros_even, zeros_odd = even.count(0), odd.count(0)
+    if zeros_odd >= 0.9 * half and zeros_even <= 0.02 * half:
+        return "utf-16-le"
+    if zeros_even >= 0.9 * half and zeros_odd <= 0.02 * half:
+        return "utf-16-be"
+    return None
 
 
 @attrs.frozen(kw_only=True)
@@ -36,11 +56,14 @@ class Decoded:
 
 
 def decode(data: bytes) -> Decoded:
-    """Decode a text file: UTF-8 (with or without BOM), UTF-16 with BOM, else Windows-1252."""
+    """Decode a text file: UTF-8 (with or without BOM), UTF-16 (with or without BOM), else Windows-1252."""
     if data.startswith(b"\xef\xbb\xbf"):
         return Decoded(text=data[3:].decode("utf-8", errors="replace"), encoding="utf-8", bom=True)
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         return Decoded(text=data.decode("utf-16", errors="replace"), encoding="utf-16", bom=True)
+    order = utf16_without_bom(data[:4096])
+    if order is not None:
+        return Decoded(text=data.decode(order, errors="replace"), encoding=order, bom=False)
     try:
         return Decoded(text=data.decode("utf-8"), encoding="utf-8", bom=False)
     except UnicodeDecodeError:

@@ -82,7 +82,7 @@ class FeedbackReport:
 
 def _count(n: float | None, threshold: int, reason: str | None = None) -> str:
     """A count as published: ``<t`` for a small count, ``×`` for a secondary suppression."""
-    if reason == "secondary":
+    if reason in ("secondary", "masked"):
         return "×"
     if n is None or (isinstance(n, float) and math.isnan(n)):
         return f"&lt;{threshold}" if reason == "low_n" else "–"
@@ -212,6 +212,13 @@ def _results(tables: Mapping[str, pa.Table | None], *, as_of: Any, since: dt.dat
 
     combined = protect_results(combined.replace_schema_metadata(by_unit.schema.metadata),
                                threshold=suppression)
+    info = json.loads((combined.schema.metadata or {}).get(b"kadindicators.disclosure", b"{}"))
+    if any((info.get("exposed") or {}).values()):
+        # some cells are given away by the marks alone ("<5" = 1..4 adding up to a total):
+        # then every hidden cell gets the same mark, so the marks tell nothing
+        i = combined.column_names.index("reason")
+        combined = combined.set_column(i, "reason", pc.if_else(combined["suppressed"], "masked",
+                                                                combined["reason"]))
     return combined, meta
 
 
@@ -385,6 +392,8 @@ def _volume_section(doc: _Doc, res: pa.Table, stays: pa.Table, year: str,
     # admissions per unit and their total are published together: protect the margin
     cells = np.array([counts.get(u, 0) for u in ids] + [sum(counts.values())], dtype=np.int64)
     prot = protect(cells, [margin(len(ids), list(range(len(ids))))], threshold=doc.threshold)
+    if prot.exposed.any():  # "<5" would give these away: one mark for every hidden cell of the table
+        prot.reason[prot.suppressed] = "masked"
     days = 366 if _is_leap(int(year)) else 365
     rows = []
     for i, u in enumerate([*ids, None]):
@@ -521,6 +530,7 @@ def _funnel_section(doc: _Doc, res: pa.Table, specs: Sequence[IndicatorSpec], ye
         "x axis and listed under the plot with the reason.")) + "</p>")
     reason_text = {"low_n": doc.t(f"færre enn {doc.threshold}", f"fewer than {doc.threshold}"),
                    "secondary": doc.t("skjult for å beskytte et lite tall", "masked to protect a small count"),
+                   "masked": doc.t("skjult", "masked"),
                    "no_data": doc.t("ingen data", "no data")}
     for spec in specs:
         if spec.statistics.funnel_limits in ("none", "") or not spec.statistics.funnel_levels:
@@ -665,6 +675,8 @@ def _pathway_counts(stays: pa.Table, year: str, field: str, threshold: int
     eqs = [margin(int(idx[i, nk]), idx[i, :nk].tolist()) for i in range(nu + 1)]
     eqs += [margin(int(idx[nu, k]), idx[:nu, k].tolist()) for k in range(nk + 1)]
     prot = protect(m.ravel(), eqs, threshold=threshold)
+    if prot.exposed.any():  # "<5" would give these away: one mark for every hidden cell of the table
+        prot.reason[prot.suppressed] = "masked"
     return keys, uids, m, np.asarray(prot.suppressed).reshape(m.shape), np.asarray(prot.reason).reshape(m.shape)
 
 

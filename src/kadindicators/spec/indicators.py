@@ -144,11 +144,16 @@ def format_schema() -> Mapping[str, Any]:
     return json.loads((spec_root() / "indicator.schema.json").read_text(encoding="utf-8"))  # type: ignore[no-any-return]
 
 
-def schema_errors(raw: Any) -> list[tuple[str, str]]:
-    """Validate a loaded spec against the JSON Schema; return (json path, message) pairs."""
+@functools.cache
+def _validator() -> Any:
     import jsonschema  # imported lazily: only loading and lint need it
 
-    validator = jsonschema.Draft202012Validator(format_schema())
+    return jsonschema.Draft202012Validator(format_schema())  # built once, not once per file
+
+
+def schema_errors(raw: Any) -> list[tuple[str, str]]:
+    """Validate a loaded spec against the JSON Schema; return (json path, message) pairs."""
+    validator = _validator()
     out = []
     for err in sorted(validator.iter_errors(jsonable(raw)), key=lambda e: list(e.absolute_path)):
         path = ".".join(str(p) for p in err.absolute_path) or "(top level)"

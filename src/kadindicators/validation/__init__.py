@@ -13,9 +13,10 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
+import attrs
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -25,9 +26,19 @@ from ..io import RawTable, read_table
 from ..schema import TIMEZONE, arrow_schema
 from ..spec.loader import load_schema
 from ..spec.models import FieldSpec, SchemaSpec, TableSpec
-from . import _checks
+from . import _checks, _hash
 from ._collect import ISSUE_SCHEMA, IssueCollector
-from ._parse import FORMULA_RE, CodeLookup, parse_column
+from ._parse import (
+    CodeLookup,
+    Mapped,
+    Note,
+    _as_array,
+    first_rows,
+    formula_mask,
+    group_labels,
+    parse_column,
+    trim,
+)
 from .report import SourceInfo, TableSummary, ValidationReport
 
 __all__ = ["ISSUE_SCHEMA", "ValidationReport", "validate"]
@@ -72,7 +83,9 @@ def _map_columns(raw: RawTable, tspec: TableSpec, collector: IssueCollector) -> 
 
 
 def _missing_columns_error(raw: RawTable, tspec: TableSpec, missing: list[str]) -> InputError:
-    cols = ", ".join(map(str, raw.table.column_names)) or "(ingen / none)"
+    names = [str(c) for c in raw.table.column_names]
+    shown = names[:40] + ([f"… (+{len(names) - 40})"] if len(names) > 40 else [])  # a header may be huge
+    cols = ", ".join(shown) or "(ingen / none)"
     aliases = "; ".join(f"{m}: {', '.join(tspec.field(m).aliases[:4])}" for m in missing
                         if tspec.field(m).aliases)
     return InputError(
@@ -107,8 +120,7 @@ def _validate_table(raw: RawTable, tspec: TableSpec, schema: SchemaSpec,
     if missing_required:
         raise _missing_columns_error(raw, tspec, missing_required)
     if tspec.name == "stays":
-        keys = pc.utf8_trim_whitespace(
-            _parse_as_strings(raw.table.column(colmap["stay_id"])))
+        keys = trim(_parse_as_strings(raw.table.column(colmap["stay_id"])))
         collector.keys = keys
     # rows the reader could not split into the header's columns
     collector.add_rows("row-ragged", None, raw.ragged_lines, values=raw.ragged_counts,
@@ -124,64 +136,22 @@ def _validate_table(raw: RawTable, tspec: TableSpec, schema: SchemaSpec,
             if f.recommended and n:
                 collector.add_table_issue("recommended-column-missing", f.name)
             continue
-        parsed = parse_column(raw.table.column(colmap[f.name]), f, lookups)
-        values = parsed.values
-        bad = parsed.invalid
-        # present in the source but unusable for any reason (cross-field rules skip these)
-        unusable = parsed.invalid
-        # text that a spreadsheet would run as a formula
-        if f.type in ("string", "code", "code_list"):
-            formula = pc.fill_null(pc.match_substring_regex(parsed.raw, FORMULA_RE), False)
-            collector.add("formula-like", f.name, formula,
-                          values=pc.utf8_slice_codeunits(parsed.raw, 0, 1), personal=False)
-            bad = pc.and_(bad, pc.invert(formula))
-            unusable = pc.or_(unusable, formula)
-            values = pc.if_else(formula, pa.scalar(None, target), values)
-        if f.required:
-            collector.add("required-missing", f.name, parsed.missing)
-        elif f.recommended:
-            collector.add("recommended-missing", f.name, parsed.missing)
-        if f.max_length is not None and f.type == "string":
-            long_ = pc.greater(pc.utf8_length(values), f.max_length)
-            collector.add("value-too-long", f.name, long_, expected=str(f.max_length))
-            values = pc.if_else(long_, pa.scalar(None, target), values)
-            unusable = pc.or_(unusable, pc.fill_null(long_, False))
-        if f.pattern is not None:
-            nomatch = pc.and_(pc.is_valid(values),
-                              pc.invert(pc.match_substring_regex(values, f.pattern)))
-            bad = pc.or_(bad, pc.fill_null(nomatch, False))
-            values = pc.if_else(nomatch, pa.scalar(None, target), values)
-        if f.min is not None or f.max is not None:
-            lo = f.min if f.min is not None else -(2**62)
-            hi = f.max if f.max is not None else 2**62
-            out = pc.or_(pc.less(values, lo), pc.greater(values, hi))
-            rng_rule = "range-out-of-bounds" if f.on_invalid == "reject" else "code-invalid-nullified"
-            collector.add(rng_rule, f.name, out, values=values, expected=f"[{f.min}, {f.max}]")
-            values = pc.if_else(pc.fill_null(out, False), pa.scalar(None, target), values)
-            unusable = pc.or_(unusable, pc.fill_null(out, False))
-        if f.warn_below is not None and f.warn_rule:
-            collector.add(f.warn_rule, f.name, pc.less(values, f.warn_below), values=values)
-        if pc.any(bad).as_py():
-            if f.on_invalid == "nullify":
-                rule = "code-invalid-nullified"
-            elif f.codelist:
-                rule = "code-unknown"
-            elif f.pattern:
-                rule = "pattern-mismatch"
-            else:
-                rule = "type-invalid"
-            collector.add(rule, f.name, bad, values=parsed.raw, personal=f.personal,
-                          expected=(_expected_text(f, schema, 0), _expected_text(f, schema, 1)))
-        for note in parsed.notes:
-            collector.add(note.rule, f.name, note.mask, values=note.values, expected=note.expected)
-        for m in parsed.mapped:
-            collector.add_rows("label-mapped", f.name, raw.lines.take([m.first_index]),
-                               values=pa.array([m.value]), expected=m.code,
-                               count=str(m.count))
-        columns[f.name] = values
-        invalid[f.name] = pc.fill_null(pc.or_(unusable, bad), False)
+        col = _as_array(raw.table.column(colmap[f.name]))
+        enc = _distinct(col, f)
+        if enc is None:  # parse every row
+            stage = _stage(col, f, schema, lookups, target, summarise=True)
+            rows = _Rows(None)
+        else:  # parse each distinct value once, then map the results to the rows
+            stage = _stage(enc.dictionary, f, schema, lookups, target, summarise=False)
+            rows = _Rows(enc.indices)
+            if stage.mapped_mask is not None:
+                stage = attrs.evolve(stage, mapped=_summarise_distinct(
+                    stage.raw, stage.values, stage.mapped_mask, enc.indices))
+        _emit(stage, f, schema, collector, raw, rows)
+        columns[f.name] = rows.full(stage.values)
+        invalid[f.name] = rows.full(stage.invalid)
         if f.unique:
-            _flag_duplicates(collector, pa.table({f.name: values}), [f.name])
+            _flag_duplicates(collector, pa.table({f.name: columns[f.name]}), [f.name])
     typed = pa.Table.from_arrays([columns[f.name] for f in tspec.fields],
                                  names=[f.name for f in tspec.fields])
     if len(tspec.key) > 1:
@@ -191,13 +161,13 @@ def _validate_table(raw: RawTable, tspec: TableSpec, schema: SchemaSpec,
     for rule_id in tspec.rules:
         _checks.CHECKS[rule_id](ctx)
     reject = collector.reject_mask
-    valid = typed.filter(pc.invert(reject)).cast(arrow_schema(tspec.name, schema.version))
+    kept_rows = pc.invert(reject)
+    kept = typed if not pc.any(reject).as_py() else typed.filter(kept_rows)
+    valid = kept.cast(arrow_schema(tspec.name, schema.version))
     issues = _sorted(collector.issues())
     rejected = n - valid.num_rows
     ragged = len(raw.ragged_lines)
-    kept_rows = pc.invert(reject)
-    warn_mask = _rows_with(issues, raw.lines, "warning")
-    with_warnings = int(pc.sum(pc.and_(kept_rows, pa.array(warn_mask))).as_py() or 0)
+    with_warnings = int(pc.sum(pc.and_(kept_rows, collector.warning_mask)).as_py() or 0)
     summary = TableSummary(table=tspec.name, rows_read=n + ragged, rows_valid=valid.num_rows,
                            rows_rejected=rejected + ragged, rows_with_warnings=with_warnings)
     info = SourceInfo(table=tspec.name, source=raw.source, format=raw.format, encoding=raw.encoding,
@@ -206,16 +176,193 @@ def _validate_table(raw: RawTable, tspec: TableSpec, schema: SchemaSpec,
     return valid, issues, summary, info
 
 
+# -- parsing one field: elementwise stages, run on the rows or on their distinct values ---------
+
+MIN_ROWS_FOR_DISTINCT = 1024
+DISTINCT_SAMPLE = 2048
+
+
+@attrs.frozen(kw_only=True)
+class _Stage:
+    """What one field gives, element by element: typed values, masks for every rule, notes."""
+
+    values: pa.Array
+    invalid: pa.Array  # unusable for cross-field rules (no nulls)
+    bad: pa.Array
+    missing: pa.Array
+    raw: pa.Array
+    formula: pa.Array | None = None
+    too_long: pa.Array | None = None
+    out_of_range: pa.Array | None = None
+    range_values: pa.Array | None = None
+    below: pa.Array | None = None
+    below_values: pa.Array | None = None
+    notes: tuple[Note, ...] = ()
+    mapped: tuple[Mapped, ...] = ()
+    mapped_mask: pa.Array | None = None
+
+
+def _null_where(mask: pa.Array, values: pa.Array, target: pa.DataType) -> pa.Array:
+    """Values with nulls where ``mask`` is true (null mask entries keep the value)."""
+    if not pc.any(pc.fill_null(mask, False)).as_py():
+        return values
+    return pc.if_else(pc.fill_null(mask, False), pa.scalar(None, target), values)
+
+
+def _stage(col: pa.Array, f: FieldSpec, schema: SchemaSpec, lookups: Mapping[str, CodeLookup],
+           target: pa.DataType, *, summarise: bool) -> _Stage:
+    """Parse one column and apply the field's own rules (formula, length, pattern, range)."""
+    parsed = parse_column(col, f, lookups, summarise=summarise)
+    values = parsed.values
+    bad = parsed.invalid
+    # present in the source but unusable for any reason (cross-field rules skip these)
+    unusable = parsed.invalid
+    formula = None
+    # text that a spreadsheet would run as a formula
+    if f.type in ("string", "code", "code_list"):
+        formula = formula_mask(parsed.raw)
+        bad = pc.and_(bad, pc.invert(formula))
+        unusable = pc.or_(unusable, formula)
+        values = _null_where(formula, values, target)
+    too_long = None
+    if f.max_length is not None and f.type == "string":
+        too_long = pc.greater(pc.utf8_length(values), f.max_length)
+        values = _null_where(too_long, values, target)
+        unusable = pc.or_(unusable, pc.fill_null(too_long, False))
+    if f.pattern is not None:
+        nomatch = pc.and_(pc.is_valid(values), pc.invert(pc.match_substring_regex(values, f.pattern)))
+        bad = pc.or_(bad, pc.fill_null(nomatch, False))
+        values = _null_where(nomatch, values, target)
+    out = range_values = None
+    if f.min is not None or f.max is not None:
+        lo = f.min if f.min is not None else -(2**62)
+        hi = f.max if f.max is not None else 2**62
+        out = pc.or_(pc.less(values, lo), pc.greater(values, hi))
+        range_values = values
+        values = _null_where(out, values, target)
+        unusable = pc.or_(unusable, pc.fill_null(out, False))
+    below = below_values = None
+    if f.warn_below is not None and f.warn_rule:
+        below, below_values = pc.less(values, f.warn_below), values
+    return _Stage(values=values, invalid=pc.fill_null(pc.or_(unusable, bad), False), bad=bad,
+                  missing=parsed.missing, raw=parsed.raw, formula=formula,
+                  too_long=too_long, out_of_range=out, range_values=range_values, below=below,
+                  below_values=below_values, notes=parsed.notes, mapped=parsed.mapped,
+                  mapped_mask=parsed.mapped_mask)
+
+
+class _Rows:
+    """Maps arrays over a column's distinct values to its rows (``indices=None``: already rows)."""
+
+    def __init__(self, indices: pa.Array | None) -> None:
+        self.indices = indices
+
+    def full(self, a: pa.Array) -> pa.Array:
+        return a if self.indices is None else pc.take(a, self.indices)
+
+    def mask(self, m: pa.Array | None) -> pa.Array | None:
+        """The mask over the rows; None when no row is flagged (nothing to report)."""
+        if m is None:
+            return None
+        if self.indices is None:
+            return m
+        if not pc.any(pc.fill_null(m, False)).as_py():
+            return None
+        return pc.take(m, self.indices)
+
+    def shown(self, values: pa.Array, fn: Callable[[pa.Array], pa.Array] | None = None,
+              ) -> pa.Array | Callable[[pa.Array], pa.Array]:
+        """Values to show, for the collector: ``fn`` of the flagged rows' values (default: as they are)."""
+        if self.indices is None and fn is None:
+            return values
+        idx = self.indices
+        f = fn or (lambda x: x)
+        if idx is None:
+            return lambda mask: f(values.filter(mask))
+        return lambda mask: f(pc.take(values, pc.filter(idx, mask)))
+
+
+def _emit(stage: _Stage, f: FieldSpec, schema: SchemaSpec, collector: IssueCollector, raw: RawTable,
+          rows: _Rows) -> None:
+    """Report the field's issues, in the same order for every input."""
+    def add(rule: str, mask: pa.Array | None, **kw: Any) -> None:
+        m = rows.mask(mask)
+        if m is not None:
+            collector.add(rule, f.name, m, **kw)
+
+    if stage.formula is not None:
+        add("formula-like", stage.formula, personal=False,
+            values=rows.shown(stage.raw, lambda v: pc.utf8_slice_codeunits(v, 0, 1)))
+    if f.required:
+        add("required-missing", stage.missing)
+    elif f.recommended:
+        add("recommended-missing", stage.missing)
+    if stage.too_long is not None:
+        add("value-too-long", stage.too_long, expected=str(f.max_length))
+    if stage.out_of_range is not None and stage.range_values is not None:
+        rng_rule = "range-out-of-bounds" if f.on_invalid == "reject" else "code-invalid-nullified"
+        add(rng_rule, stage.out_of_range, values=rows.shown(stage.range_values), expected=f"[{f.min}, {f.max}]")
+    if stage.below is not None and stage.below_values is not None and f.warn_rule:
+        add(f.warn_rule, stage.below, values=rows.shown(stage.below_values))
+    if pc.any(stage.bad).as_py():
+        if f.on_invalid == "nullify":
+            rule = "code-invalid-nullified"
+        elif f.codelist:
+            rule = "code-unknown"
+        elif f.pattern:
+            rule = "pattern-mismatch"
+        else:
+            rule = "type-invalid"
+        add(rule, stage.bad, values=rows.shown(stage.raw), personal=f.personal,
+            expected=(_expected_text(f, schema, 0), _expected_text(f, schema, 1)))
+    for note in stage.notes:
+        add(note.rule, note.mask, values=rows.shown(note.values), expected=note.expected)
+    for m in stage.mapped:
+        collector.add_rows("label-mapped", f.name, raw.lines.take([m.first_index]),
+                           values=pa.array([m.value]), expected=m.code, count=str(m.count))
+
+
+def _distinct(col: pa.Array, f: FieldSpec) -> pa.DictionaryArray | None:
+    """The column's distinct values and each row's index, when the column repeats itself.
+
+    Code lists, yes/no, ages and dates have few distinct values: parsing those once
+    and mapping the results back to the rows gives the same result for far less work.
+    Identifiers and times (nearly all distinct) are parsed row by row.
+    """
+    n = len(col)
+    if n < MIN_ROWS_FOR_DISTINCT or f.unique or f.type in ("timestamp", "code_list"):
+        return None
+    t = col.type
+    if not (pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t)):
+        return None  # typed columns have their own fast paths in parse_column
+    sample = col.slice(0, DISTINCT_SAMPLE)
+    if pc.count_distinct(sample, mode="all").as_py() > len(sample) // 2:
+        return None
+    enc = pc.dictionary_encode(col if pa.types.is_string(t) else pc.cast(col, pa.string()),
+                               null_encoding="encode")
+    if len(enc.dictionary) > n // 2:
+        return None
+    return enc
+
+
+def _summarise_distinct(present: pa.Array, codes: pa.Array, mapped: pa.Array,
+                        indices: pa.Array) -> tuple[Mapped, ...]:
+    """Distinct label → code mappings with their row counts and first rows (as summarise_mapped)."""
+    keep = np.asarray(pc.fill_null(mapped, False).to_numpy(zero_copy_only=False), dtype=bool)
+    if not keep.any():
+        return ()
+    idx = np.asarray(indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+    k = len(present)
+    entries = np.flatnonzero(keep)
+    take = pa.array(entries)
+    return group_labels(present.take(take), codes.take(take), np.bincount(idx, minlength=k)[entries],
+                        first_rows(idx, k)[entries])
+
+
 def _sorted(issues: pa.Table) -> pa.Table:
     """Issues in source order: table-level ones first, then by row (stable)."""
     key = pc.fill_null(issues["row"], 0)  # table-level issues (row null) first
     return issues.take(pc.sort_indices(key))
-
-
-def _rows_with(issues: pa.Table, lines: pa.Array, severity: str) -> np.ndarray:
-    rows = issues.filter(pc.and_(pc.equal(issues["severity"], severity), pc.is_valid(issues["row"])))
-    return np.asarray(pc.fill_null(pc.is_in(lines, value_set=rows["row"].combine_chunks()),
-                                   False).to_numpy(zero_copy_only=False))
 
 
 def _parse_as_strings(col: pa.ChunkedArray | pa.Array) -> pa.Array:
@@ -231,7 +378,12 @@ def _flag_duplicates(collector: IssueCollector, t: pa.Table, keys: list[str]) ->
     idx = pa.array(np.arange(n))
     t2 = t.select(keys).append_column("__i", idx)
     present = functools.reduce(pc.and_, [pc.is_valid(t2[k]) for k in keys])
+    if len(keys) == 1 and pa.types.is_string(t2[keys[0]].type):
+        # only values whose hash repeats can repeat (a hash collision only adds a candidate)
+        present = pc.and_(present, pa.array(_hash.repeated(_hash.hash_strings(_as_array(t2[keys[0]])))))
     t2 = t2.filter(present)
+    if t2.num_rows < 2:
+        return
     counts = t2.group_by(keys).aggregate([("__i", "count")])
     dup = counts.filter(pc.greater(counts["__i_count"], 1))
     if dup.num_rows == 0:

@@ -8,6 +8,7 @@ it computes a boolean mask over the rows and hands it to the collector.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -19,6 +20,7 @@ import pyarrow.compute as pc
 from .. import municipalities
 from ..schema import TIMEZONE
 from ..spec.models import SchemaSpec
+from . import _hash
 from ._collect import IssueCollector
 
 CHECKS: dict[str, Callable[[CheckContext], None]] = {}
@@ -51,7 +53,9 @@ class CheckContext:
 
     def col(self, name: str) -> pa.Array:
         c = self.table[name]
-        return c.combine_chunks() if isinstance(c, pa.ChunkedArray) else c
+        if isinstance(c, pa.ChunkedArray):  # one chunk: no copy (combine_chunks would copy)
+            return c.chunk(0) if c.num_chunks == 1 else c.combine_chunks()
+        return c
 
     def add(self, rule: str, field: str | None, mask: pa.Array, **kw: Any) -> None:
         self.collector.add(rule, field, mask, **kw)
@@ -62,10 +66,25 @@ def local_date(ts: pa.Array) -> pa.Array:
     return pc.cast(pc.local_timestamp(ts), pa.date32())
 
 
+def _admission_date(c: CheckContext) -> pa.Array:
+    """The local date of admission (computed once for every rule that needs it)."""
+    if "admission_date" not in c.cache:
+        c.cache["admission_date"] = local_date(c.col("admitted_at"))
+    date: pa.Array = c.cache["admission_date"]
+    return date
+
+
 def fmt_ts(ts: pa.Array) -> Callable[[pa.Array], pa.Array]:
     """Format zoned timestamps as local ``YYYY-MM-DD HH:MM``, for the flagged rows only."""
     def shown(mask: pa.Array) -> pa.Array:
         return pc.strftime(pc.local_timestamp(ts.filter(mask)), format="%Y-%m-%d %H:%M")
+    return shown
+
+
+def _as_text(values: pa.Array) -> Callable[[pa.Array], pa.Array]:
+    """Show values as text, converting only the flagged rows."""
+    def shown(mask: pa.Array) -> pa.Array:
+        return pc.cast(values.filter(mask), pa.string())
     return shown
 
 
@@ -100,8 +119,8 @@ def _discharge_without_destination(c: CheckContext) -> None:
 @check("death-before-admission")
 def _death_before_admission(c: CheckContext) -> None:
     died = c.col("died_at")
-    mask = pc.less(died, local_date(c.col("admitted_at")))
-    c.add("death-before-admission", "died_at", mask, values=pc.cast(died, pa.string()))
+    mask = pc.less(died, _admission_date(c))
+    c.add("death-before-admission", "died_at", mask, values=_as_text(died))
 
 
 @check("death-destination-mismatch")
@@ -109,7 +128,7 @@ def _death_destination_mismatch(c: CheckContext) -> None:
     died = c.col("died_at")
     dis_date = local_date(c.col("discharged_at"))
     mask = pc.and_(pc.equal(c.col("discharged_to"), "died"), pc.not_equal(died, dis_date))
-    c.add("death-destination-mismatch", "died_at", mask, values=pc.cast(died, pa.string()))
+    c.add("death-destination-mismatch", "died_at", mask, values=_as_text(died))
 
 
 @check("overlapping-stays")
@@ -123,21 +142,35 @@ def _overlapping_stays(c: CheckContext) -> None:
     ok = pc.and_(pc.is_valid(pid), pc.is_valid(start)).to_numpy(zero_copy_only=False)
     # a stay still open at the extract ends after every known time
     top = max(pc.max(start).as_py() or 0, pc.max(end).as_py() or 0) + 1
-    t = pa.table({"p": pid, "s": pc.fill_null(start, 0), "e": pc.fill_null(end, top),
-                  "k": c.col("stay_id"), "i": pa.array(np.arange(n))}).filter(pa.array(ok))
-    # ties broken by end and stay id, never by row position: the result ignores row order
-    t = t.sort_by([("p", "ascending"), ("s", "ascending"), ("e", "ascending"), ("k", "ascending"),
-                   ("i", "ascending")])
-    p = t["p"].combine_chunks()
-    s = t["s"].to_numpy()
-    e = t["e"].to_numpy()
-    idx = t["i"].to_numpy()
-    m = len(s)
-    if m < 2:
+    # only patients with two or more stays can overlap: find them by hash (candidates: a
+    # collision only adds a patient), then group those stays exactly
+    ok &= _hash.repeated(_hash.hash_strings(pid))
+    keep = np.flatnonzero(ok)
+    if keep.size < 2:
         return
+    take = pa.array(keep)
+    # patients as integers: the order of patients does not matter, only that their stays are together
+    patient = pc.dictionary_encode(pc.take(pid, take)).indices.to_numpy(zero_copy_only=False)
+    s_all = pc.fill_null(pc.take(start, take), 0).to_numpy(zero_copy_only=False)
+    e_all = pc.fill_null(pc.take(end, take), top).to_numpy(zero_copy_only=False)
+    order = np.lexsort((e_all, s_all, patient))  # stable: equal keys keep row order
+    p, s, e = patient[order], s_all[order], e_all[order]
+    m = len(s)
+    tie = (p[1:] == p[:-1]) & (s[1:] == s[:-1]) & (e[1:] == e[:-1])
+    if tie.any():
+        # ties broken by stay id, never by row position: the result ignores row order
+        at = np.zeros(m, dtype=bool)
+        at[1:] |= tie
+        at[:-1] |= tie
+        pos = np.flatnonzero(at)
+        run = np.cumsum(np.concatenate(([True], ~tie)))[pos]
+        sub = pa.table({"r": run, "k": pc.take(c.col("stay_id"), pa.array(keep[order[pos]])),
+                        "o": order[pos]}).sort_by([("r", "ascending"), ("k", "ascending"), ("o", "ascending")])
+        order[pos] = sub["o"].to_numpy()
+    idx = keep[order]
     # group-wise running maximum of end times: a new group starts where p changes
     same_prev = np.zeros(m, dtype=bool)
-    same_prev[1:] = pc.equal(p.slice(1), p.slice(0, m - 1)).to_numpy(zero_copy_only=False)
+    same_prev[1:] = p[1:] == p[:-1]
     group = np.cumsum(~same_prev)
     # offset each group above the previous one so a global cummax is group-wise
     lo = int(e.min())
@@ -168,16 +201,63 @@ def _overlapping_stays(c: CheckContext) -> None:
 
 # -- stays: references ----------------------------------------------------------
 
-def _unit_match(c: CheckContext) -> tuple[np.ndarray, np.ndarray, pa.Table]:
-    """Per stay: unit known, period found, and the matched unit period (or nulls)."""
+def _unit_match(c: CheckContext) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per stay: unit known, period found, and the row of the units table that matched (-1: none)."""
     if "unit_match" in c.cache:
         return c.cache["unit_match"]  # type: ignore[no-any-return]
     units = c.others["units"]
-    n = c.table.num_rows
     uid = c.col("unit_id")
-    known = pc.fill_null(pc.is_in(uid, value_set=units["unit_id"].combine_chunks()),
-                         False).to_numpy(zero_copy_only=False)
-    adm = local_date(c.col("admitted_at"))
+    ids = units["unit_id"].combine_chunks()
+    known = pc.fill_null(pc.is_in(uid, value_set=ids), False).to_numpy(zero_copy_only=False)
+    adm = _admission_date(c)
+    pos = _unit_rows_by_search(uid, adm, units)
+    if pos is None:
+        pos = _unit_rows_by_join(uid, adm, units)
+    result = (known, pos >= 0, pos)
+    c.cache["unit_match"] = result
+    return result
+
+
+def _unit_rows_by_search(uid: pa.Array, adm: pa.Array, units: pa.Table) -> np.ndarray | None:
+    """The unit row valid on each admission date, by binary search over the (small) units table.
+
+    Exact when each unit's periods neither overlap nor are empty, as validated units
+    are; returns None otherwise (the join below handles any units table).
+    """
+    m = units.num_rows
+    if m == 0:
+        return np.full(len(uid), -1, dtype=np.int64)
+    ids = units["unit_id"].combine_chunks()
+    vf = units["valid_from"].combine_chunks()
+    if ids.null_count or vf.null_count:
+        return None
+    distinct = pc.unique(ids)
+    code = pc.index_in(ids, value_set=distinct).to_numpy(zero_copy_only=False).astype(np.int64)
+    start = pc.cast(vf, pa.int32()).to_numpy(zero_copy_only=False).astype(np.int64)
+    end = pc.fill_null(pc.cast(units["valid_to"].combine_chunks(), pa.int32()), 2**31 - 1) \
+        .to_numpy(zero_copy_only=False).astype(np.int64)
+    span = 2**32  # dates as int32 days, shifted to be non-negative
+    key = code * span + (start + 2**31)
+    order = np.argsort(key, kind="stable")
+    if (end[order] <= start[order]).any():
+        return None
+    same = code[order][1:] == code[order][:-1]
+    if (same & (end[order][:-1] > start[order][1:])).any():
+        return None  # overlapping periods of one unit
+    stay_code = pc.index_in(uid, value_set=distinct)
+    stay_day = pc.cast(adm, pa.int32())
+    ok = pc.and_(pc.is_valid(stay_code), pc.is_valid(stay_day)).to_numpy(zero_copy_only=False)
+    sc = pc.fill_null(stay_code, 0).to_numpy(zero_copy_only=False).astype(np.int64)
+    sd = pc.fill_null(stay_day, 0).to_numpy(zero_copy_only=False).astype(np.int64)
+    at = np.searchsorted(key[order], sc * span + (sd + 2**31), side="right") - 1
+    row = order[np.clip(at, 0, m - 1)]
+    hit = ok & (at >= 0) & (code[row] == sc) & (start[row] <= sd) & (sd < end[row])
+    return np.where(hit, row, -1).astype(np.int64)
+
+
+def _unit_rows_by_join(uid: pa.Array, adm: pa.Array, units: pa.Table) -> np.ndarray:
+    """The unit row valid on each admission date (the first by valid_from), by a join."""
+    n = len(uid)
     left = pa.table({"unit_id": uid, "d": adm, "i": pa.array(np.arange(n))})
     right = units.select(["unit_id", "valid_from", "valid_to"]).append_column(
         "u", pa.array(np.arange(units.num_rows)))
@@ -185,14 +265,12 @@ def _unit_match(c: CheckContext) -> tuple[np.ndarray, np.ndarray, pa.Table]:
     inside = pc.and_(pc.greater_equal(j["d"], j["valid_from"]),
                      pc.or_kleene(pc.is_null(j["valid_to"]), pc.less(j["d"], j["valid_to"])))
     j = j.filter(pc.fill_null(inside, False))
-    # one period per stay (units periods are checked not to overlap)
-    j = j.sort_by([("i", "ascending"), ("valid_from", "ascending")])
-    found = np.zeros(n, dtype=bool)
-    ii = j["i"].to_numpy()
-    found[ii] = True
-    result = (known, found, j)
-    c.cache["unit_match"] = result
-    return result
+    first = j.group_by("i").aggregate([("valid_from", "min")])
+    j = j.join(first, keys=["i"], join_type="inner")
+    j = j.filter(pc.equal(j["valid_from"], j["valid_from_min"]))
+    pos = np.full(n, -1, dtype=np.int64)
+    pos[j["i"].to_numpy()] = j["u"].to_numpy()
+    return pos
 
 
 @check("unit-unknown")
@@ -214,16 +292,10 @@ def _unit_not_valid(c: CheckContext) -> None:
 
 
 def _matched_column(c: CheckContext, name: str) -> pa.Array:
-    _, _, j = _unit_match(c)
-    n = c.table.num_rows
-    first = j.group_by("i").aggregate([("valid_from", "min")])
-    j = j.join(first, keys=["i"], join_type="inner")
-    j = j.filter(pc.equal(j["valid_from"], j["valid_from_min"]))
+    _, _, pos = _unit_match(c)
     unit_col = c.others["units"][name].combine_chunks()
-    pos = np.full(n, -1, dtype=np.int64)
-    pos[j["i"].to_numpy()] = j["u"].to_numpy()
     if len(unit_col) == 0:
-        return pa.nulls(n, unit_col.type)
+        return pa.nulls(len(pos), unit_col.type)
     return pc.take(unit_col, pa.array(np.where(pos >= 0, pos, 0), mask=pos < 0))
 
 
@@ -243,23 +315,60 @@ def _care_track_mismatch(c: CheckContext) -> None:
 def _outside_catchment(c: CheckContext) -> None:
     if "units" not in c.others:
         return
-    served = _matched_column(c, "municipalities")
+    _, _, pos = _unit_match(c)
+    lists = c.others["units"]["municipalities"].combine_chunks()
     mun = c.col("municipality")
-    n = len(mun)
-    parents = pc.list_parent_indices(served)
-    flat = pc.list_flatten(served)
-    eq = pc.equal(flat, pc.take(mun, parents))
-    hit_parents = parents.filter(pc.fill_null(eq, False)).to_numpy(zero_copy_only=False)
-    inside = np.zeros(n, dtype=bool)
-    inside[hit_parents] = True
-    mask = pc.and_(pc.and_(pc.is_valid(mun), pc.is_valid(served)), pa.array(~inside))
+    # the (unit row, municipality) pairs the units table serves, as integer keys
+    flat = pc.list_flatten(lists)
+    owner = pc.list_parent_indices(lists).to_numpy(zero_copy_only=False).astype(np.int64)
+    names = pc.unique(flat.filter(pc.is_valid(flat)))
+    k = len(names) + 1
+    flat_code = pc.index_in(flat, value_set=names)
+    served_keys = owner[flat_code.is_valid().to_numpy(zero_copy_only=False)] * k + \
+        flat_code.drop_null().to_numpy(zero_copy_only=False).astype(np.int64)
+    code = pc.fill_null(pc.index_in(mun, value_set=names), -1).to_numpy(zero_copy_only=False).astype(np.int64)
+    inside = (pos >= 0) & (code >= 0) & np.isin(pos * k + code, served_keys)
+    has_list = np.zeros(len(pos), dtype=bool)
+    if len(lists):
+        has_list = (pos >= 0) & lists.is_valid().to_numpy(zero_copy_only=False)[np.where(pos >= 0, pos, 0)]
+    mask = pc.and_(pc.and_(pc.is_valid(mun), pa.array(has_list)), pa.array(~inside))
     c.add("patient-outside-catchment", "municipality", mask, values=mun)
 
 
 # -- municipality validity ------------------------------------------------------
 
 def _municipality_valid_on(c: CheckContext, mun: pa.Array, date: pa.Array) -> np.ndarray:
-    return municipalities.valid_on(mun, date)
+    """As :func:`kadindicators.municipalities.valid_on`, by binary search when the code list allows."""
+    periods = _code_periods()
+    if periods is None:  # pragma: no cover - a code list with overlapping periods of one code
+        return municipalities.valid_on(mun, date)
+    names, key, start, end, code_of = periods
+    idx = pc.index_in(mun, value_set=names)
+    day = pc.cast(date, pa.int32())
+    ok = pc.and_(pc.is_valid(idx), pc.is_valid(day)).to_numpy(zero_copy_only=False)
+    sc = pc.fill_null(idx, 0).to_numpy(zero_copy_only=False).astype(np.int64)
+    sd = pc.fill_null(day, 0).to_numpy(zero_copy_only=False).astype(np.int64)
+    at = np.searchsorted(key, sc * 2**32 + (sd + 2**31), side="right") - 1
+    row = np.clip(at, 0, max(len(key) - 1, 0))
+    if len(key) == 0:
+        return np.zeros(len(mun), dtype=bool)
+    return np.asarray(ok & (at >= 0) & (code_of[row] == sc) & (start[row] <= sd) & (sd < end[row]))
+
+
+@functools.cache
+def _code_periods() -> tuple[pa.Array, np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+    """The municipality validity periods sorted by (code, start), when no code's periods overlap."""
+    t = municipalities.validity_table()
+    names = pc.unique(t["code"].combine_chunks())
+    code = pc.index_in(t["code"], value_set=names).to_numpy(zero_copy_only=False).astype(np.int64)
+    start = pc.cast(t["vf"], pa.int32()).to_numpy(zero_copy_only=False).astype(np.int64)
+    end = pc.cast(t["vt"], pa.int32()).to_numpy(zero_copy_only=False).astype(np.int64)
+    key = code * 2**32 + (start + 2**31)
+    order = np.argsort(key, kind="stable")
+    code, start, end, key = code[order], start[order], end[order], key[order]
+    if ((code[1:] == code[:-1]) & (end[:-1] > start[1:])).any():  # pragma: no cover
+        return None
+    return names, key, start, end, code
 
 
 def _successor_text(c: CheckContext, codes: pa.Array) -> str:
@@ -271,7 +380,7 @@ def _successor_text(c: CheckContext, codes: pa.Array) -> str:
 @check("municipality-not-valid-at-admission")
 def _municipality_at_admission(c: CheckContext) -> None:
     mun = c.col("municipality")
-    date = local_date(c.col("admitted_at"))
+    date = _admission_date(c)
     ok = _municipality_valid_on(c, mun, date)
     mask = pc.and_(pc.and_(pc.is_valid(mun), pc.is_valid(date)), pa.array(~ok))
     bad = mun.filter(pc.fill_null(mask, False))
@@ -299,9 +408,12 @@ def _municipality_in_year(c: CheckContext) -> None:
 def _long_stay(c: CheckContext) -> None:
     dur = pc.subtract(_ms(c.col("discharged_at")), _ms(c.col("admitted_at")))
     mask = pc.greater(dur, LONG_STAY_DAYS * MS_PER_DAY)
-    days = pc.round(pc.divide(pc.cast(dur, pa.float64()), float(MS_PER_DAY)), 1)
-    c.add("long-stay", "discharged_at", mask, values=pc.cast(days, pa.string()),
-          expected=str(LONG_STAY_DAYS))
+
+    def days(flagged: pa.Array) -> pa.Array:  # formatted for the flagged rows only
+        d = pc.round(pc.divide(pc.cast(dur.filter(flagged), pa.float64()), float(MS_PER_DAY)), 1)
+        return pc.cast(d, pa.string())
+
+    c.add("long-stay", "discharged_at", mask, values=days, expected=str(LONG_STAY_DAYS))
 
 
 @check("future-date")

@@ -30,10 +30,15 @@ MAX_VALUE_CHARS = 80
 
 
 def _arr(a: pa.Array | pa.ChunkedArray) -> pa.Array:
-    return a.combine_chunks() if isinstance(a, pa.ChunkedArray) else a
+    if isinstance(a, pa.ChunkedArray):  # one chunk: no copy (combine_chunks would copy)
+        return a.chunk(0) if a.num_chunks == 1 else a.combine_chunks()
+    return a
 
 
-def const(value: object, k: int, type: pa.DataType = pa.string()) -> pa.Array:
+_STRING = pa.string()
+
+
+def const(value: object, k: int, type: pa.DataType = _STRING) -> pa.Array:
     """An array of ``k`` copies of ``value``, without a Python list of length ``k``."""
     return pa.array([value], type).take(pa.array(np.zeros(k, dtype=np.int32)))
 
@@ -67,6 +72,7 @@ class IssueCollector:
         self.n = len(lines)
         self._batches: list[pa.RecordBatch] = []
         self._reject = const(False, self.n, pa.bool_())
+        self._warn = const(False, self.n, pa.bool_())
         self._rejected_rows_extra = 0
 
     # -- adding -------------------------------------------------------------
@@ -98,6 +104,8 @@ class IssueCollector:
         self._append(rule, field, rows, keys, vals, expected=expected)
         if rule.severity == "error":
             self._reject = pc.or_(self._reject, mask)
+        elif rule.severity == "warning":
+            self._warn = pc.or_(self._warn, mask)
         return k
 
     def add_rows(self, rule_id: str, field: str | None, rows: pa.Array, *,
@@ -111,8 +119,11 @@ class IssueCollector:
         vals = values if values is not None else pa.nulls(k, pa.string())
         if not pa.types.is_string(vals.type):
             vals = pc.cast(vals, pa.string())
-        self._append(rule, field, pc.cast(rows, pa.int64()), pa.nulls(k, pa.string()), vals,
-                     expected=expected, count=count)
+        rows = pc.cast(rows, pa.int64())
+        self._append(rule, field, rows, pa.nulls(k, pa.string()), vals, expected=expected, count=count)
+        if rule.severity == "warning":  # rows of the table among them (not ragged lines, not the table)
+            hit = pc.fill_null(pc.is_in(self.lines, value_set=rows.drop_null()), False)
+            self._warn = pc.or_(self._warn, hit)
 
     def add_table_issue(self, rule_id: str, field: str | None, *, value: str | None = None,
                         expected: str = "", count: str = "") -> None:
@@ -150,6 +161,11 @@ class IssueCollector:
     def reject_mask(self) -> pa.Array:
         """True for every row with at least one error."""
         return self._reject
+
+    @property
+    def warning_mask(self) -> pa.Array:
+        """True for every row with at least one warning."""
+        return self._warn
 
     def issues(self) -> pa.Table:
         """All issues collected, as one table."""

@@ -19,7 +19,7 @@ from ..schema import TIMEZONE, arrow_type
 from ..spec.models import CodeList, FieldSpec
 
 ISO_RE = (r"^(?P<y>\d{4})-(?P<mo>\d{1,2})-(?P<d>\d{1,2})"
-          r"(?:[T ](?P<h>\d{1,2}):(?P<mi>\d{2})(?::(?P<s>\d{2})(?:[.,]\d+)?)?)?"
+          r"(?:[T ](?P<h>\d{1,2}):(?P<mi>\d{2})(?::(?P<s>\d{2})(?:[.,](?P<frac>\d+))?)?)?"
           r"\s*(?P<tz>Z|[+-]\d{2}(?::?\d{2})?)?$")
 NO_RE = (r"^(?P<d>\d{1,2})\.(?P<mo>\d{1,2})\.(?P<y>\d{4})"
          r"(?:[ T]+(?:kl\.?\s*)?(?P<h>\d{1,2})[:.](?P<mi>\d{2})(?:[:.](?P<s>\d{2}))?)?$")
@@ -62,6 +62,8 @@ class Parsed:
     raw: pa.Array
     notes: tuple[Note, ...] = ()
     mapped: tuple[Mapped, ...] = ()
+    # with summarise=False: the rows whose label was mapped to a code (summarised by the caller)
+    mapped_mask: pa.Array | None = None
 
 
 def _as_array(col: pa.ChunkedArray | pa.Array) -> pa.Array:
@@ -96,10 +98,57 @@ def as_strings(col: pa.Array) -> pa.Array:
         return pa.array([None if v is None else str(v) for v in col.to_pylist()], pa.string())
 
 
+def end_bytes(s: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """First and last byte of each string, and which are present and not empty (from the buffers).
+
+    None for anything but a plain string array.
+    """
+    if not pa.types.is_string(s.type):
+        return None
+    n = len(s)
+    _, offsets_buf, data_buf = s.buffers()
+    offsets = np.frombuffer(offsets_buf, dtype=np.int32)[s.offset:s.offset + n + 1]
+    has = np.diff(offsets) > 0
+    if s.null_count:
+        has &= np.asarray(s.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+    first = np.zeros(n, dtype=np.uint8)
+    last = np.zeros(n, dtype=np.uint8)
+    if has.any():
+        data = np.frombuffer(data_buf, dtype=np.uint8)
+        first[has] = data[offsets[:-1][has]]
+        last[has] = data[offsets[1:][has] - 1]
+    return first, last, has
+
+
+def trim(s: pa.Array) -> pa.Array:
+    """utf8_trim_whitespace, skipped when no string starts or ends with a space or non-ASCII byte."""
+    ends = end_bytes(s)
+    if ends is not None:
+        first, last, has = ends
+        maybe = has & ((first <= 32) | (first >= 127) | (last <= 32) | (last >= 127))
+        if not maybe.any():
+            return s
+    return pc.utf8_trim_whitespace(s)
+
+
+_FORMULA_BYTES = np.frombuffer(b"=+-@\t\r", dtype=np.uint8)
+
+
+def formula_mask(raw: pa.Array) -> pa.Array:
+    """Text a spreadsheet would run as a formula (FORMULA_RE), from the first byte; no nulls."""
+    ends = end_bytes(raw)
+    if ends is None:
+        return pc.fill_null(pc.match_substring_regex(raw, FORMULA_RE), False)
+    first, _, has = ends
+    return pa.array(has & np.isin(first, _FORMULA_BYTES))
+
+
 def _clean(col: pa.Array) -> tuple[pa.Array, pa.Array]:
     """Trim strings; return (trimmed strings with empty -> null, missing mask)."""
-    s = pc.utf8_trim_whitespace(as_strings(col))
+    s = trim(as_strings(col))
     missing = pc.fill_null(pc.equal(s, ""), True)
+    if not pc.any(pc.and_(missing, pc.is_valid(s))).as_py():
+        return s, missing  # no empty strings: nothing to null
     return pc.if_else(missing, pa.scalar(None, pa.string()), s), missing
 
 
@@ -135,7 +184,106 @@ class _Instants:
     has_time: np.ndarray
 
 
+# Fixed-width layouts read straight from the string bytes (no regular expression): the
+# forms nearly every export uses. Each is (length, digit positions, separators as
+# (position, allowed bytes), field slices). A value that fits one is read exactly as
+# ISO_RE / NO_RE would read it; anything else goes through the regular expressions.
+_Layout = tuple[int, tuple[int, ...], tuple[tuple[int, bytes], ...], dict[str, tuple[int, int]]]
+_ISO_DATE = {"y": (0, 4), "mo": (5, 7), "d": (8, 10)}
+_NO_DATE = {"d": (0, 2), "mo": (3, 5), "y": (6, 10)}
+_LAYOUTS: tuple[_Layout, ...] = (
+    (19, (0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18), ((4, b"-"), (7, b"-"), (10, b"T "), (13, b":"), (16, b":")),
+     {**_ISO_DATE, "h": (11, 13), "mi": (14, 16), "s": (17, 19)}),
+    (16, (0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15), ((4, b"-"), (7, b"-"), (10, b"T "), (13, b":")),
+     {**_ISO_DATE, "h": (11, 13), "mi": (14, 16)}),
+    (10, (0, 1, 2, 3, 5, 6, 8, 9), ((4, b"-"), (7, b"-")), _ISO_DATE),
+    (16, (0, 1, 3, 4, 6, 7, 8, 9, 11, 12, 14, 15), ((2, b"."), (5, b"."), (10, b" T"), (13, b":.")),
+     {**_NO_DATE, "h": (11, 13), "mi": (14, 16)}),
+    (19, (0, 1, 3, 4, 6, 7, 8, 9, 11, 12, 14, 15, 17, 18),
+     ((2, b"."), (5, b"."), (10, b" T"), (13, b":."), (16, b":.")),
+     {**_NO_DATE, "h": (11, 13), "mi": (14, 16), "s": (17, 19)}),
+    (10, (0, 1, 3, 4, 6, 7, 8, 9), ((2, b"."), (5, b".")), _NO_DATE),
+)
+_FIELDS = ("y", "mo", "d", "h", "mi", "s")
+
+
+def _fixed_width(s: pa.Array) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray] | None:
+    """Read the values of ``s`` that have one of the fixed-width layouts, from the bytes.
+
+    Returns (rows read, their fields y/mo/d/h/mi/s as full-length arrays, has a time),
+    or None when ``s`` is not a plain string array.
+    """
+    n = len(s)
+    if n == 0 or not pa.types.is_string(s.type):
+        return None
+    _, off_buf, data_buf = s.buffers()
+    offsets = np.frombuffer(off_buf, dtype=np.int32)[s.offset:s.offset + n + 1].astype(np.int64)
+    data = np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None else np.zeros(0, np.uint8)
+    lengths = np.diff(offsets)
+    present = np.asarray(s.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+    rows = np.zeros(n, dtype=bool)
+    has_time = np.zeros(n, dtype=bool)
+    fields = {k: np.zeros(n, dtype=np.int64) for k in _FIELDS}
+    for length, digits, seps, slices in _LAYOUTS:
+        sel = present & ~rows & (lengths == length)
+        count = int(sel.sum())
+        if count == 0:
+            continue
+        block: np.ndarray | None = None
+        if count == n:  # every value has this length: the bytes are one (n, length) block
+            block = data[offsets[0]:offsets[0] + n * length].reshape(n, length)
+            cand = np.arange(n)
+        else:
+            cand = np.flatnonzero(sel)
+        first = offsets[cand]
+
+        def byte(k: int, block: np.ndarray | None = block, first: np.ndarray = first) -> np.ndarray:
+            return np.asarray(block[:, k] if block is not None else data[first + k])
+        ok = np.ones(cand.size, dtype=bool)
+        for k in digits:
+            ok &= (byte(k) - np.uint8(48)) <= 9  # uint8 wraps below "0"
+        for pos, allowed in seps:
+            sep = byte(pos)
+            sep_ok = sep == allowed[0]
+            for other in allowed[1:]:
+                sep_ok |= sep == other
+            ok &= sep_ok
+        if not ok.any():
+            continue
+        hit = cand[ok]
+        for name, (a, b) in slices.items():
+            x = np.zeros(cand.size, dtype=np.int64)
+            for k in range(a, b):
+                x = x * 10 + (byte(k).astype(np.int64) - 48)
+            fields[name][hit] = x[ok]
+        rows[hit] = True
+        has_time[hit] = "h" in slices
+    return rows, fields, has_time
+
+
 def _parse_instants(s: pa.Array) -> _Instants:
+    """Parse date/time text: fixed-width layouts from the bytes, everything else by regex."""
+    n = len(s)
+    fast = _fixed_width(s)
+    if fast is None or not fast[0].any():
+        return _parse_instants_regex(s)
+    rows, f, has_time = fast
+    y, mo, d, h, mi, sec = (f[k] for k in _FIELDS)
+    ok = (rows & (y >= 1900) & (y <= 2100) & (mo >= 1) & (mo <= 12) & (d >= 1)
+          & (d <= _days_in_month(y, mo)) & (h <= 23) & (mi <= 59) & (sec <= 59))
+    ms = np.where(rows, (_days_from_civil(y, np.clip(mo, 1, 12), d) * 86400 + h * 3600 + mi * 60 + sec) * 1000, 0)
+    zoned = np.zeros(n, dtype=bool)
+    serial = np.zeros(n, dtype=bool)
+    rest = ~rows & np.asarray(s.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+    if rest.any():
+        idx = np.flatnonzero(rest)
+        sub = _parse_instants_regex(s.take(pa.array(idx)))
+        ms[idx], ok[idx], zoned[idx] = sub.ms, sub.ok, sub.zoned
+        serial[idx], has_time[idx] = sub.serial, sub.has_time
+    return _Instants(ms=ms.astype(np.int64), ok=ok, zoned=zoned, serial=serial, has_time=has_time)
+
+
+def _parse_instants_regex(s: pa.Array) -> _Instants:
     n = len(s)
     filled = pc.fill_null(s, "")
     iso = pc.extract_regex(filled, ISO_RE)
@@ -150,13 +298,17 @@ def _parse_instants(s: pa.Array) -> _Instants:
     h = np.where(iso_ok, _extract_int(iso, "h"), _extract_int(nor, "h"))
     mi = np.where(iso_ok, _extract_int(iso, "mi"), _extract_int(nor, "mi"))
     sec = np.where(iso_ok, _extract_int(iso, "s"), _extract_int(nor, "s"))
+    # a fraction of a second (ISO only), to the millisecond: ".25" is 250 ms, ".123456" is 123 ms
+    frac = pc.fill_null(pc.struct_field(iso, "frac"), "")
+    frac = pc.utf8_slice_codeunits(pc.utf8_rpad(frac, 3, "0"), 0, 3)
+    milli = np.where(iso_ok, np.asarray(pc.cast(frac, pa.int64()).to_numpy(zero_copy_only=False)), 0)
     hour_part = pc.if_else(pa.array(iso_ok), pc.struct_field(iso, "h"), pc.struct_field(nor, "h"))
     has_time = pc.fill_null(pc.not_equal(hour_part, ""), False).to_numpy(zero_copy_only=False)
     matched = iso_ok | nor_ok
     valid = (matched & (y >= 1900) & (y <= 2100) & (mo >= 1) & (mo <= 12) & (d >= 1)
              & (d <= _days_in_month(y, mo)) & (h <= 23) & (mi <= 59) & (sec <= 59))
     days = _days_from_civil(y, np.clip(mo, 1, 12), d)
-    ms = (days * 86400 + h * 3600 + mi * 60 + sec) * 1000
+    ms = (days * 86400 + h * 3600 + mi * 60 + sec) * 1000 + milli
     # explicit zone offsets (ISO only)
     tz = pc.fill_null(pc.struct_field(iso, "tz"), "")
     zoned = (pc.not_equal(tz, "").to_numpy(zero_copy_only=False)) & iso_ok
@@ -244,7 +396,7 @@ def parse_integer(present: pa.Array) -> tuple[pa.Array, np.ndarray]:
     """Parse integers, accepting thousands separators (space) and a zero decimal part."""
     filled = pc.fill_null(present, "")
     ok = pc.match_substring_regex(filled, INT_RE).to_numpy(zero_copy_only=False)
-    digits = pc.replace_substring_regex(filled, "[" + SPACES + r"]|[.,]0+$", "")
+    digits = pc.replace_substring_regex(filled, r"^\+|[" + SPACES + r"]|[.,]0+$", "")  # Arrow refuses "+45"
     digits = pc.if_else(pa.array(ok), digits, "0")
     too_long = pc.greater(pc.utf8_length(digits), 18).to_numpy(zero_copy_only=False)
     ok &= ~too_long  # beyond int64: not a plausible count or age, and never silently 0
@@ -304,18 +456,59 @@ def normalise_codes(present: pa.Array, lookup: CodeLookup) -> tuple[pa.Array, np
 
 def summarise_mapped(present: pa.Array, codes: pa.Array, mapped: pa.Array) -> tuple[Mapped, ...]:
     """Distinct label → code mappings, with counts (for one info issue each)."""
-    if not pc.any(mapped).as_py():
+    keep = np.asarray(pc.fill_null(mapped, False).to_numpy(zero_copy_only=False), dtype=bool)
+    if not keep.any():
         return ()
-    idx = pa.array(np.arange(len(present)))
-    t = pa.table({"value": present, "code": codes, "i": idx}).filter(mapped)
-    g = t.group_by(["value", "code"]).aggregate([("i", "count"), ("i", "min")])
-    return tuple(Mapped(value=r["value"], code=r["code"], count=r["i_count"], first_index=r["i_min"])
-                 for r in g.sort_by([("i_min", "ascending")]).to_pylist())
+    rows = np.flatnonzero(keep)
+    return group_labels(present.take(pa.array(rows)), codes.take(pa.array(rows)),
+                        np.ones(rows.size, dtype=np.int64), rows)
+
+
+def group_labels(labels: pa.Array, codes: pa.Array, weight: np.ndarray, first_row: np.ndarray,
+                 ) -> tuple[Mapped, ...]:
+    """One Mapped per distinct label: rows it stands for (sum of ``weight``) and its first row.
+
+    A label always maps to the same code, so grouping by label is grouping by (label, code);
+    ordered by first row.
+    """
+    enc = pc.dictionary_encode(labels)
+    g = np.asarray(enc.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+    k = len(enc.dictionary)
+    count = np.zeros(k, dtype=np.int64)
+    np.add.at(count, g, weight.astype(np.int64))
+    first = np.full(k, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(first, g, first_row.astype(np.int64))
+    at = first_rows(g, k)  # an element of each label, for its code
+    values, code_of = enc.dictionary.to_pylist(), codes.take(pa.array(at)).to_pylist()
+    return tuple(Mapped(value=values[j], code=code_of[j], count=int(count[j]), first_index=int(first[j]))
+                 for j in np.argsort(first, kind="stable"))
+
+
+def first_rows(idx: np.ndarray, k: int) -> np.ndarray:
+    """The first position of each of ``k`` values, given each position's value index (all present)."""
+    if idx.size == 0:
+        return np.zeros(k, dtype=np.int64)
+    # dictionary_encode numbers the values in order of first appearance: a new value is
+    # one above the largest index seen so far
+    seen = np.maximum.accumulate(idx)
+    new = np.ones(idx.size, dtype=bool)
+    new[1:] = idx[1:] > seen[:-1]
+    first = np.flatnonzero(new)
+    if first.size == k and np.array_equal(idx[first], np.arange(k)):
+        return first
+    out = np.full(k, idx.size, dtype=np.int64)  # pragma: no cover - another numbering
+    np.minimum.at(out, idx, np.arange(idx.size))  # pragma: no cover
+    return out  # pragma: no cover
 
 
 def parse_column(col: pa.Array | pa.ChunkedArray, field: FieldSpec,
-                 lookups: Mapping[str, CodeLookup]) -> Parsed:
-    """Parse one raw column for ``field`` into its Arrow type."""
+                 lookups: Mapping[str, CodeLookup], *, summarise: bool = True) -> Parsed:
+    """Parse one raw column for ``field`` into its Arrow type.
+
+    Elementwise: each output element depends on its input element only, except
+    ``mapped`` (distinct label → code pairs with counts), which ``summarise=False``
+    leaves to the caller by returning ``mapped_mask`` instead.
+    """
     col = _as_array(col)
     target = arrow_type(field)
     n = len(col)
@@ -339,6 +532,14 @@ def parse_column(col: pa.Array | pa.ChunkedArray, field: FieldSpec,
         vals = pc.cast(col, pa.date32())
         return Parsed(values=vals, invalid=pa.array(np.zeros(n, bool)), missing=pc.is_null(col),
                       raw=no_raw)
+    if field.type == "integer" and pa.types.is_integer(col.type) and col.type != pa.uint64():
+        # what the text path gives: at most 18 characters (sign included), else invalid
+        ints = pc.cast(col, pa.int64())
+        out_of_range = pc.fill_null(pc.or_(pc.less(ints, -(10**17 - 1)), pc.greater(ints, 10**18 - 1)), False)
+        if not pc.any(out_of_range).as_py():
+            return Parsed(values=ints, invalid=pa.array(np.zeros(n, bool)), missing=pc.is_null(col), raw=no_raw)
+        return Parsed(values=pc.if_else(out_of_range, pa.scalar(None, pa.int64()), ints), invalid=out_of_range,
+                      missing=pc.is_null(col), raw=pc.cast(col, pa.string()))
     if field.type == "boolean" and pa.types.is_boolean(col.type):
         return Parsed(values=col, invalid=pa.array(np.zeros(n, bool)), missing=pc.is_null(col),
                       raw=no_raw)
@@ -347,6 +548,7 @@ def parse_column(col: pa.Array | pa.ChunkedArray, field: FieldSpec,
     present, missing = _clean(col)
     notes: list[Note] = []
     mapped: tuple[Mapped, ...] = ()
+    mapped_mask = None
     if field.type == "timestamp":
         values, ok, notes = parse_timestamp(col, present)
     elif field.type == "date":
@@ -358,16 +560,22 @@ def parse_column(col: pa.Array | pa.ChunkedArray, field: FieldSpec,
     elif field.type == "code":
         lookup = lookups[field.codelist or ""]
         values, ok, was_mapped = normalise_codes(present, lookup)
-        mapped = summarise_mapped(present, values, was_mapped)
+        if summarise:
+            mapped = summarise_mapped(present, values, was_mapped)
+        else:
+            mapped_mask = was_mapped
     elif field.type == "code_list":
         values, ok, mapped = _parse_code_list(present, lookups[field.codelist or ""])
     else:  # string
         values, ok = present, np.ones(n, dtype=bool)
     miss = missing.to_numpy(zero_copy_only=False)
     invalid = ~ok & ~miss
-    values = pc.if_else(pa.array(invalid | miss), pa.scalar(None, target), pc.cast(values, target))
+    drop = invalid | miss
+    values = pc.cast(values, target)
+    if drop.any():
+        values = pc.if_else(pa.array(drop), pa.scalar(None, target), values)
     return Parsed(values=values, invalid=pa.array(invalid), missing=missing, raw=present,
-                  notes=tuple(notes), mapped=mapped)
+                  notes=tuple(notes), mapped=mapped, mapped_mask=mapped_mask)
 
 
 def _parse_code_list(present: pa.Array, lookup: CodeLookup) -> tuple[pa.Array, np.ndarray,
