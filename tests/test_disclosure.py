@@ -657,7 +657,18 @@ def test_results_numerator_complement() -> None:
     assert out.schema.equals(t.schema.with_metadata(out.schema.metadata))
     info = json.loads(out.schema.metadata[b"kadindicators.disclosure"])
     assert {"threshold": 5, "secondary": 1, "secondary_cells": {"numerator": 1, "denominator": 0},
-            "low_n_added": 0, "exposed": {"numerator": 0, "denominator": 0}} == info
+            "low_n_added": 0, "exposed": {"numerator": 0, "denominator": 0}, "uniform_marks": False} == info
+
+
+def test_exposed_cells_get_one_uniform_mark() -> None:
+    """Four "<5" numerators adding up to a "<5" total are 1 each whatever is hidden: the marks go."""
+    rows = [{"indicator_id": "KAD-Q01", "unit_id": u, "numerator": None, "denominator": 20.0,
+             "suppressed": True} for u in "ABCD"]
+    rows.append({"indicator_id": "KAD-Q01", "numerator": None, "denominator": 80.0, "suppressed": True})
+    out = protect_results(result_table(rows))
+    info = json.loads(out.schema.metadata[b"kadindicators.disclosure"])
+    assert info["exposed"]["numerator"] > 0 and info["uniform_marks"] is True
+    assert set(out["reason"].to_pylist()) == {"masked"}
 
 
 def test_results_denominator_complement_and_median() -> None:

@@ -595,7 +595,9 @@ def protect_results(results: pa.Table, *, threshold: int = 5) -> pa.Table:
         ``secondary_cells`` per numerator and denominator, ``low_n_added`` rows,
         and ``exposed`` cells per numerator and denominator: counts that the
         ``low_n`` marks give away whatever is suppressed, see
-        :class:`Protection`; publish the reasons only when these are 0).
+        :class:`Protection`). When any cell is exposed, every suppressed row's
+        ``reason`` becomes ``masked`` (``uniform_marks: true``), so the marks tell
+        nothing beyond "hidden".
 
     Raises
     ------
@@ -619,7 +621,7 @@ def protect_results(results: pa.Table, *, threshold: int = 5) -> pa.Table:
     ...           kad.compute(**kw, by=())]
     >>> out = protect_results(pa.concat_tables(tables, promote_options="default"))
     >>> sorted(json.loads(out.schema.metadata[b"kadindicators.disclosure"]))
-    ['exposed', 'low_n_added', 'secondary', 'secondary_cells', 'threshold']
+    ['exposed', 'low_n_added', 'secondary', 'secondary_cells', 'threshold', 'uniform_marks']
     >>> out.num_rows == sum(t.num_rows for t in tables)
     True
 
@@ -634,7 +636,7 @@ def protect_results(results: pa.Table, *, threshold: int = 5) -> pa.Table:
     dims = [c for c in results.column_names if c not in _FIXED_COLUMNS]
     n_rows = results.num_rows
     if n_rows == 0:
-        return _with_metadata(results, {"threshold": threshold, "secondary": 0,
+        return _with_metadata(results, {"threshold": threshold, "secondary": 0, "uniform_marks": False,
                                         "secondary_cells": {"numerator": 0, "denominator": 0},
                                         "low_n_added": 0, "exposed": {"numerator": 0, "denominator": 0}})
     num = _floats(results["numerator"])
@@ -729,7 +731,14 @@ def protect_results(results: pa.Table, *, threshold: int = 5) -> pa.Table:
     hide_den = den_null | den_sec
     out = _apply(results, final_sup=final_sup, hide_den=hide_den, low_n_added=low_n_added,
                  secondary=secondary)
+    uniform = bool(num_exposed.any() or den_exposed.any())
+    if uniform:
+        # the low_n/secondary marks alone would give some counts away: give every hidden row the
+        # same mark, so that the marks tell nothing beyond "hidden"
+        i = out.column_names.index("reason")
+        out = out.set_column(i, out.schema.field(i), pc.if_else(out["suppressed"], "masked", out["reason"]))
     return _with_metadata(out, {
+        "uniform_marks": uniform,
         "threshold": threshold, "secondary": int(secondary.sum()),
         "secondary_cells": {"numerator": int(num_sec.sum()), "denominator": int(den_sec.sum())},
         "low_n_added": int(low_n_added.sum()),

@@ -123,3 +123,18 @@ def test_cli_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     out = capsys.readouterr().out
     assert f"{p}:{_line_of(text, 'unit: percentage')}: format" in out
     assert main(["spec", "lint"]) == 0
+
+
+def test_every_case_spec_ref_names_a_clause() -> None:
+    """Each conformance case's spec_ref resolves in its spec; a wrong one does not."""
+    from kadindicators.spec.indicators import load_indicators
+    from kadindicators.spec.lint import resolve_ref
+    from kadindicators.testing.conformance import load_cases
+
+    specs = load_indicators()
+    for case in load_cases():
+        assert resolve_ref(specs[case.indicator].raw, case.spec_ref), (case.id, case.spec_ref)
+    q01 = specs["KAD-Q01"].raw
+    assert not resolve_ref(q01, "exclusions.no-such-exclusion")
+    assert not resolve_ref(q01, "numerator.no_such_key")
+    assert not resolve_ref(q01, "nonsense")

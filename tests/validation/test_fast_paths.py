@@ -194,3 +194,14 @@ def test_rows_with_warnings_count_the_rows_of_warning_issues() -> None:
     err = set(iss.filter(pc.equal(iss["severity"], "error"))["row"].to_pylist())
     warn = set(iss.filter(pc.equal(iss["severity"], "warning"))["row"].to_pylist()) - {None}
     assert report.summaries["stays"].rows_with_warnings == len(warn - err) > 0
+
+
+@pytest.mark.parametrize("text_type", [pa.string_view(), pa.large_string()])
+def test_distinct_path_accepts_every_arrow_text_type(text_type: pa.DataType) -> None:
+    """Text columns as polars (string_view) or large_string give the same report as plain strings."""
+    region = kad.synth.generate(years=(2024,), seed=5, scale=0.5)
+    stays = region.stays.slice(0, 2 * kv.MIN_ROWS_FOR_DISTINCT)
+    text = pa.table({c: pc.cast(stays[c], pa.string()) for c in stays.column_names})
+    other = pa.table({c: pc.cast(text[c], text_type) for c in text.column_names})
+    _same_report(kad.validate(stays=text, units=region.units, as_of=dt.date(2025, 1, 1)),
+                 kad.validate(stays=other, units=region.units, as_of=dt.date(2025, 1, 1)))

@@ -77,6 +77,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, TypeError) as exc:  # arguments the API refuses (a bad --by, --as-of, ...)
         print(t(lang, "Feil i argumentene: ", "Invalid arguments: ") + str(exc), file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:  # the reader went away (e.g. `| head`): stop quietly, as other tools do
+        try:
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115  (swallow Python's flush at exit)
+        except OSError:
+            pass
+        return EXIT_OK
     except OSError as exc:  # an output or input path that cannot be used
         print(t(lang, "Feil: kan ikke bruke ", "Error: cannot use ") + f"{exc.filename}: {exc.strerror}",
               file=sys.stderr)

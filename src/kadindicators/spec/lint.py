@@ -11,6 +11,7 @@ Checks, for every ``spec/indicators/*.yaml`` (or the paths given):
   conformance cases that pass, exercising every exclusion and stratification;
 - a change of the definition (numerator, denominator, exclusions, period
   attribution, unit) comes with a major version bump against ``spec/spec.lock``;
+- every conformance case's ``spec_ref`` names a clause of its spec;
 - no text of a spec or of its conformance cases still carries the ``TODO`` marker
   of ``spec new`` (a warning for a draft, an error once proposed or adopted).
 
@@ -56,6 +57,29 @@ class LintIssue:
         hint = self.hint_en if lang == "en" else self.hint_nb
         sev = "" if self.severity == "error" else (" (warning)" if lang == "en" else " (advarsel)")
         return f"{where}: {self.rule}{sev}: {msg}" + (f" — {hint}" if hint else "")
+
+
+def resolve_ref(raw: Any, ref: str) -> bool:
+    """Whether a case's ``spec_ref`` (a dotted path; list items by their ``id``) names a clause.
+
+    Examples
+    --------
+    >>> spec = {"numerator": {"text": "x"}, "exclusions": [{"id": "not-completed"}]}
+    >>> resolve_ref(spec, "exclusions.not-completed"), resolve_ref(spec, "exclusions.under-18")
+    (True, False)
+    """
+    node = raw
+    for part in str(ref).split("."):
+        if isinstance(node, Mapping) and part in node:
+            node = node[part]
+        elif isinstance(node, list):
+            found = [x for x in node if isinstance(x, Mapping) and str(x.get("id")) == part]
+            if not found:
+                return False
+            node = found[0]
+        else:
+            return False
+    return True
 
 
 def _line(lines: Mapping[tuple[str, ...], int], path: Sequence[Any]) -> int | None:
@@ -244,6 +268,12 @@ def lint(paths: Sequence[Path] | None = None, *, run_conformance: bool = True,
             if c.indicator == spec.id:
                 craw, clines = _yaml.load_with_lines(c.path)
                 lint_.todo(c.path, craw, clines, spec.status)
+                if not resolve_ref(spec.raw, c.spec_ref):
+                    lint_.add(c.path, _line(clines, ["spec_ref"]), "spec-ref",
+                              f"spec_ref {c.spec_ref!r} names no clause of {spec.id}",
+                              f"spec_ref {c.spec_ref!r} peker ikke på noen del av {spec.id}",
+                              "use a dotted path into the spec, e.g. numerator or exclusions.<id>",
+                              "bruk en punktsti inn i spesifikasjonen, f.eks. numerator eller exclusions.<id>")
         old = locked.get(spec.id)
         if old:
             changed = old["definition_hash"] != spec.definition_hash

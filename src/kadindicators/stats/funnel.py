@@ -163,7 +163,7 @@ def proportion_limits(
     """Funnel-plot control limits for a proportion around ``target``.
 
     Without over-dispersion the limits are exact binomial ``Binomial(n, target)``
-    quantiles with Spiegelhalter's interpolation (see the module docstring); with
+    quantiles with Spiegelhalter's interpolation [1]_ [2]_ (see the module docstring); with
     ``overdispersion = phi > 1`` they are ``target +/- z * sqrt(phi * target *
     (1 - target) / n)``. Limits are clipped to [0, 1]. For ``target`` of exactly 0 or
     1 both limits equal the target.
@@ -219,7 +219,7 @@ def poisson_limits(
 
     The count of a unit with exposure ``E`` is ``Poisson(target_rate * E)``; the
     limits are its interpolated exact quantiles divided by ``E`` (Spiegelhalter
-    2005), or with ``overdispersion = phi > 1``
+    2005 [1]_ [2]_), or with ``overdispersion = phi > 1``
     ``target_rate +/- z * sqrt(phi * target_rate / E)``. Lower limits are clipped at 0.
     For standardised ratios (observed / expected) use ``target_rate=1`` and the
     expected counts as exposures. Rates here are per *one* unit of exposure: multiply
@@ -289,7 +289,7 @@ def overdispersion_factor(
     ``target`` is 0 (or 1 for proportions) so that no variance is expected, or when
     there are too few units: fewer than ``ceil(1 / winsor)`` (10 for the default
     ``winsor=0.1``, so that Winsorisation can act on a whole unit in each tail), and
-    never fewer than 2. Spiegelhalter additionally suggests adjusting only when
+    never fewer than 2 [1]_ [2]_. Spiegelhalter additionally suggests adjusting only when
     ``I * phi`` exceeds the upper quantile of ``chi2(I - 1)``; that test is left to
     the caller.
 
@@ -369,7 +369,7 @@ def outlier_flags(
     A unit is ``"high_<L>"`` when its value ``numerator / denominator`` is strictly
     above the upper limit at level ``L`` and ``"low_<L>"`` when strictly below the
     lower one, using the widest level it falls outside; a value on a limit is
-    within. ``<L>`` is the level in per cent without the point: 0.95 -> ``95``,
+    within [1]_ [2]_. ``<L>`` is the level in per cent without the point: 0.95 -> ``95``,
     0.998 -> ``998``. With the default levels the codes are ``"high_998"``,
     ``"high_95"``, ``"within"``, ``"low_95"``, ``"low_998"`` and
     ``"not_applicable"`` (denominator not positive, invalid numerator, or no limit

@@ -335,11 +335,12 @@ def _distinct(col: pa.Array, f: FieldSpec) -> pa.DictionaryArray | None:
     t = col.type
     if not (pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t)):
         return None  # typed columns have their own fast paths in parse_column
+    if not pa.types.is_string(t):  # string_view (polars) and large_string lack some kernels
+        col = pc.cast(col, pa.string())
     sample = col.slice(0, DISTINCT_SAMPLE)
     if pc.count_distinct(sample, mode="all").as_py() > len(sample) // 2:
         return None
-    enc = pc.dictionary_encode(col if pa.types.is_string(t) else pc.cast(col, pa.string()),
-                               null_encoding="encode")
+    enc = pc.dictionary_encode(col, null_encoding="encode")
     if len(enc.dictionary) > n // 2:
         return None
     return enc
