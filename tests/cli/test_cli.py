@@ -162,3 +162,21 @@ def test_compute_command(files: tuple[Path, Path], tmp_path: Path) -> None:
     text = out.read_text(encoding="utf-8-sig")
     assert text.startswith("indicator_id,indicator_version,period")
     assert "KAD-U04" in text
+
+
+def test_argparse_words_follow_the_language(capsys: pytest.CaptureFixture[str]) -> None:
+    """Help and usage errors are Norwegian with --lang nb (argparse's own words too), English with en."""
+    import argparse
+
+    original = argparse._  # type: ignore[attr-defined]
+    with pytest.raises(SystemExit):
+        main(["--lang", "nb", "--help"])
+    out = capsys.readouterr().out
+    assert out.startswith("bruk: kadindicators") and "valg:" in out and "vis denne hjelpeteksten" in out
+    assert main.__module__ and argparse._ is original  # type: ignore[attr-defined]
+    with pytest.raises(SystemExit) as exc:
+        main(["--lang", "nb", "compute"])
+    assert exc.value.code == 2 and "feil: disse argumentene mangler: --stays" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["--lang", "en", "compute"])
+    assert "error: the following arguments are required: --stays" in capsys.readouterr().err

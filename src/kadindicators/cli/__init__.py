@@ -58,12 +58,44 @@ def build_parser(lang: str = "nb") -> argparse.ArgumentParser:
     return parser
 
 
+# argparse's own words (usage, options, its error messages) in Norwegian bokmål
+_ARGPARSE_NB = {
+    "usage: ": "bruk: ",
+    "options": "valg",
+    "positional arguments": "posisjonelle argumenter",
+    "show this help message and exit": "vis denne hjelpeteksten og avslutt",
+    "show program's version number and exit": "vis versjonsnummeret og avslutt",
+    "%(prog)s: error: %(message)s\n": "%(prog)s: feil: %(message)s\n",
+    "argument %(argument_name)s: %(message)s": "argumentet %(argument_name)s: %(message)s",
+    "the following arguments are required: %s": "disse argumentene mangler: %s",
+    "unrecognized arguments: %s": "ukjente argumenter: %s",
+    "invalid choice: %(value)r (choose from %(choices)s)": "ugyldig valg: %(value)r (velg blant %(choices)s)",
+    "invalid %(type)s value: %(value)r": "ugyldig %(type)s-verdi: %(value)r",
+    "expected one argument": "forventet ett argument",
+    "expected at least one argument": "forventet minst ett argument",
+    "expected at most one argument": "forventet høyst ett argument",
+    "ambiguous option: %(option)s could match %(matches)s": "tvetydig valg: %(option)s kan være %(matches)s",
+    "not allowed with argument %s": "ikke tillatt sammen med argumentet %s",
+    "one of the arguments %s is required": "ett av argumentene %s må gis",
+}
+
+
+def _parse(argv: list[str], lang: str) -> argparse.Namespace:
+    """Build the parser and parse, with argparse's own words in ``lang`` (restored afterwards)."""
+    original = argparse._  # type: ignore[attr-defined]
+    if lang == "nb":
+        argparse._ = lambda text: _ARGPARSE_NB.get(text, original(text))  # type: ignore[attr-defined]
+    try:
+        return build_parser(lang).parse_args(argv)  # exits with 2 on usage errors
+    finally:
+        argparse._ = original  # type: ignore[attr-defined]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
     lang = _pre_lang(argv)
-    parser = build_parser(lang)
-    args = parser.parse_args(argv)  # exits with 2 on usage errors
+    args = _parse(argv, lang)
     from ..errors import InputError, KadError, SpecError
 
     try:

@@ -827,6 +827,8 @@ def _protect(spec: FormSpec, levels: tuple[str, ...], blocks: Mapping[tuple[str,
         suppressed = np.asarray(prot.suppressed, dtype=bool)
         reason = np.asarray(prot.reason, dtype=object)
         reason[der & ~prim & suppressed] = "secondary"
+        if np.asarray(prot.exposed).any():  # the marks alone would pin a count: one mark for all
+            reason[suppressed] = "masked"
         for lv, sid, code in members:
             b = blocks[(lv, sid)]
             assert b.suppressed is not None and b.reason is not None
