@@ -127,17 +127,24 @@ def test_python_m_runs() -> None:
     assert out.stdout.startswith("kadindicators ")
 
 
-def test_demo_runs_the_chain(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """The demo writes data, the validation report and the indicators, and names each file."""
+def test_demo_runs_the_chain() -> None:
+    """The demo writes data, validation report, indicators, national form and feedback reports.
+
+    It reuses the one demo run of the test suite (offline, in ``tests/test_no_network.py``):
+    the demo renders a report per unit, which is the slowest thing the suite does.
+    """
+    import openpyxl
     import pyarrow.parquet as pq
 
-    assert main(["demo", "--out", str(tmp_path / "d"), "--years", "2025", "--lang", "en"]) == 0
-    out = capsys.readouterr().out
-    for name in ("validation.json", "indicators.parquet", "indicators.csv", "opphold_norsk.csv"):
-        assert name in out
-    for name in ("national_form_2025.xlsx", "national_form_2025.csv", "feedback_region.html"):
-        assert name in out
-    reports = tmp_path / "d" / "reports"
+    from ..test_no_network import offline_demo
+
+    run = offline_demo()
+    assert run["code"] == 0
+    reports = run["out"] / "reports"
+    for name in ("validation.json", "indicators.parquet", "indicators.csv", "national_form_2024.xlsx",
+                 "national_form_2024.csv", "feedback_region.html"):
+        assert (reports / name).is_file(), name
+    assert (run["out"] / "data" / "opphold_norsk.csv").is_file()
     res = pq.read_table(reports / "indicators.parquet")
     assert {"KAD-Q01", "KAD-U01", "KAD-U03"} <= set(res["indicator_id"].to_pylist())
     assert b"kadindicators.spec_hash" in res.schema.metadata
@@ -147,9 +154,7 @@ def test_demo_runs_the_chain(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     stays = pq.read_table(reports / "stays_valid.parquet")
     assert len(units) == len(set(stays["unit_id"].to_pylist()))
     assert all(p.read_text(encoding="utf-8").rstrip().endswith("</html>") for p in units)
-    import openpyxl
-
-    wb = openpyxl.load_workbook(reports / "national_form_2025.xlsx", read_only=True)
+    wb = openpyxl.load_workbook(reports / "national_form_2024.xlsx", read_only=True)
     assert len(wb.sheetnames) >= 3
 
 

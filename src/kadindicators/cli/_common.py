@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import sys
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from importlib.machinery import ModuleSpec
+    from types import ModuleType
+
     import pyarrow as pa
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -42,3 +47,51 @@ def write_safe_csv(table: pa.Table, path: Path, *, delimiter: str = ",") -> None
                 # only text can carry a formula; numbers (e.g. a negative bound) stay numbers
                 w.writerow(["" if v is None else neutralise(v) if isinstance(v, str) else str(v)
                             for v in row])
+
+
+def running_as_program() -> bool:
+    """True when this process is the ``kadindicators`` command itself, not a program calling ``main()``.
+
+    That is ``python -m kadindicators`` or the ``kadindicators`` console script:
+    the process ends when the command does, so process-wide settings are safe.
+    """
+    top = sys.modules.get("__main__")
+    spec = getattr(top, "__spec__", None)
+    if spec is not None and spec.name == "kadindicators.__main__":
+        return True
+    from . import main
+
+    return bool(sys.argv and Path(sys.argv[0]).stem == "kadindicators" and getattr(top, "main", None) is main)
+
+
+class _NoPandas:
+    """A meta path finder (duck-typed: importing importlib.abc would cost start-up) refusing pandas."""
+
+    def find_spec(self, fullname: str, path: Sequence[str] | None,
+                  target: ModuleType | None = None) -> ModuleSpec | None:
+        if fullname == "pandas" or fullname.startswith("pandas."):
+            raise ModuleNotFoundError(f"No module named {fullname!r} (kadindicators: not needed here)",
+                                      name=fullname)
+        return None
+
+
+@contextlib.contextmanager
+def pandas_left_unloaded(enabled: bool = True) -> Iterator[None]:
+    """Keep pandas from being imported while the block runs (a no-op if it is already loaded).
+
+    pyarrow imports pandas (0.2-0.5 s) on its first conversion of Python values,
+    only to ask whether they are pandas objects; a command that reads files never
+    hands it any. Inside the block ``import pandas`` fails, so pyarrow goes on
+    without it. Afterwards pyarrow still believes pandas is missing for that
+    question (it remembers the answer), so use this only where the process ends
+    with the command: see :func:`running_as_program`.
+    """
+    if not enabled or "pandas" in sys.modules:
+        yield
+        return
+    blocker = _NoPandas()
+    sys.meta_path.insert(0, blocker)
+    try:
+        yield
+    finally:
+        sys.meta_path.remove(blocker)

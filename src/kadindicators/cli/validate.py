@@ -7,7 +7,7 @@ import datetime as dt
 import sys
 from pathlib import Path
 
-from ._common import progress, t, write_safe_csv
+from ._common import pandas_left_unloaded, progress, running_as_program, t, write_safe_csv
 
 
 def add_parser(sub: argparse._SubParsersAction, lang: str,  # type: ignore[type-arg]
@@ -54,17 +54,20 @@ def run(args: argparse.Namespace) -> int:
     from .. import validate
 
     lang = args.lang
-    report = validate(stays=args.stays, units=args.units, population=args.population,
-                      as_of=args.as_of)
-    if args.format == "json":
-        sys.stdout.write(report.to_json() + "\n")
-    else:
-        print(report.summary_text(lang=lang, max_issues=args.max_issues))
-    if args.issues:
-        write_safe_csv(report.issues, args.issues)
-        progress(t(lang, f"Alle funn skrevet til {args.issues}", f"All issues written to {args.issues}"))
-    if args.rejected:
-        _write_rejected(args, report, lang)
+    # The command reads files only: pandas (which pyarrow would import on its first conversion of
+    # Python values) is never needed, and leaving it out saves a third of the start-up.
+    with pandas_left_unloaded(running_as_program()):
+        report = validate(stays=args.stays, units=args.units, population=args.population,
+                          as_of=args.as_of)
+        if args.format == "json":
+            sys.stdout.write(report.to_json() + "\n")
+        else:
+            print(report.summary_text(lang=lang, max_issues=args.max_issues))
+        if args.issues:
+            write_safe_csv(report.issues, args.issues)
+            progress(t(lang, f"Alle funn skrevet til {args.issues}", f"All issues written to {args.issues}"))
+        if args.rejected:
+            _write_rejected(args, report, lang)
     return 1 if report.has_errors else 0
 
 

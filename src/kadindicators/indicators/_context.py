@@ -152,14 +152,8 @@ class StayContext:
 
     # -- periods ----------------------------------------------------------------
     def label_dates(self, dates: pa.Array) -> pa.Array:
-        """Period label of each date (vectorised)."""
-        y = pc.cast(pc.year(dates), pa.string())
-        if self.period == "year":
-            return y
-        if self.period == "quarter":
-            return pc.binary_join_element_wise(y, pc.cast(pc.quarter(dates), pa.string()), "-Q")
-        m = pc.utf8_lpad(pc.cast(pc.month(dates), pa.string()), 2, "0")
-        return pc.binary_join_element_wise(y, m, "-")
+        """Period label of each date (vectorised: one string per distinct period, then a take)."""
+        return label_periods(dates, self.period)
 
     @functools.cached_property
     def admission_period(self) -> pa.Array:
@@ -190,6 +184,57 @@ class StayContext:
             "period_start": pa.array(starts, pa.date32()),
             "period_end": pa.array([next_period(d, self.period) for d in starts], pa.date32()),
         })
+
+    # -- patients -----------------------------------------------------------------
+    @functools.cached_property
+    def patient_code(self) -> np.ndarray:
+        """Integer code of each stay's ``patient_id`` (dense from 0; -1 for a null id).
+
+        Equal ids have equal codes; computed once per call for every indicator that
+        links a patient's stays.
+        """
+        pid = self.stays["patient_id"]
+        pid = pid.combine_chunks() if isinstance(pid, pa.ChunkedArray) else pid
+        if self.n == 0:
+            return np.zeros(0, dtype=np.int64)
+        codes = pc.dictionary_encode(pid).indices
+        return _to_np(pc.fill_null(pc.cast(codes, pa.int64()), -1)).astype(np.int64)
+
+    @functools.cached_property
+    def n_patients(self) -> int:
+        """Number of distinct non-null ``patient_id`` values."""
+        return int(self.patient_code.max()) + 1 if self.n else 0
+
+    @functools.cached_property
+    def patient_admission_order(self) -> np.ndarray:
+        """Stays with a patient id, sorted by (patient code, admission time, row)."""
+        code = self.patient_code
+        rows = np.flatnonzero(code >= 0)
+        return rows[np.lexsort((self.admitted_ms[rows], code[rows]))]
+
+    def first_admission_after(self, rows: np.ndarray, after_ms: np.ndarray) -> np.ndarray:
+        """For each stay ``rows[k]``: the row of its patient's first stay admitted after ``after_ms[k]``.
+
+        "After" is strictly later (UTC ms, null admissions count as 0); -1 where the
+        patient has no such stay or the stay has no patient id. Any of the patient's
+        stays counts, the stay itself included.
+        """
+        order = self.patient_admission_order
+        code = self.patient_code
+        rows = np.asarray(rows, dtype=np.int64)
+        after = np.asarray(after_ms, dtype=np.int64)
+        out = np.full(len(rows), -1, dtype=np.int64)
+        q = code[rows] >= 0
+        if not len(order) or not q.any():
+            return out
+        keys, probes = _patient_time_keys(code[order], self.admitted_ms[order], code[rows[q]], after[q])
+        pos = np.searchsorted(keys, probes, side="right")
+        inside = pos < len(order)
+        hit = np.full(len(pos), -1, dtype=np.int64)
+        cand = order[pos[inside]]
+        hit[inside] = np.where(code[cand] == code[rows[q]][inside], cand, -1)
+        out[q] = hit
+        return out
 
     # -- dimensions -------------------------------------------------------------
     @functools.cached_property
@@ -298,6 +343,71 @@ def _oslo() -> dt.tzinfo:
     from zoneinfo import ZoneInfo
 
     return ZoneInfo(TIMEZONE)
+
+
+def _patient_time_keys(code: np.ndarray, t: np.ndarray, probe_code: np.ndarray, probe_t: np.ndarray,
+                       *, limit: int = 2**62) -> tuple[np.ndarray, np.ndarray]:
+    """One int64 key per (patient code, time) that sorts like the pair, for stays and probes alike.
+
+    ``code * span + (t - lo)`` when that stays below ``limit``; otherwise the times are
+    replaced by their dense ranks over stays and probes together (same order, smaller span).
+
+    >>> k, p = _patient_time_keys(np.array([0, 0, 1]), np.array([5, 9, 2]), np.array([1]), np.array([1]))
+    >>> k.tolist(), p.tolist()
+    ([4, 8, 10], [9])
+    >>> k, p = _patient_time_keys(np.array([0, 0, 1]), np.array([5, 9, 2]), np.array([1]), np.array([1]),
+    ...                           limit=10)
+    >>> k.tolist(), p.tolist()
+    ([2, 3, 5], [4])
+    """
+    both = np.concatenate([t, probe_t])
+    lo, hi = int(both.min()), int(both.max())
+    span = hi - lo + 1
+    n_codes = int(max(code.max(), probe_code.max())) + 1
+    if n_codes * span < limit:
+        return code * span + (t - lo), probe_code * span + (probe_t - lo)
+    _, rank = np.unique(both, return_inverse=True)
+    rank = rank.astype(np.int64)
+    span = int(rank.max()) + 1
+    return code * span + rank[:len(t)], probe_code * span + rank[len(t):]
+
+
+def label_periods(dates: pa.Array | pa.ChunkedArray, period: str) -> pa.Array:
+    """Period label (``2024``, ``2024-Q1`` or ``2024-03``) of each date; null stays null.
+
+    The labels are built once per distinct period and taken for every date.
+
+    >>> d = pa.array([dt.date(2024, 2, 29), None, dt.date(2023, 12, 31), dt.date(2024, 1, 1)])
+    >>> label_periods(d, "quarter").to_pylist()
+    ['2024-Q1', None, '2023-Q4', '2024-Q1']
+    >>> label_periods(d, "month").to_pylist()
+    ['2024-02', None, '2023-12', '2024-01']
+    """
+    arr = dates.combine_chunks() if isinstance(dates, pa.ChunkedArray) else dates
+    arr = pc.cast(arr, pa.date32())
+    if len(arr) == 0:
+        return pa.array([], pa.string())
+    valid = _to_np(pc.is_valid(arr)).astype(bool)
+    days = _to_np(pc.fill_null(pc.cast(arr, pa.int32()), 0)).astype(np.int64)
+    # months since 1970-01 (proleptic Gregorian, like pc.year/pc.month)
+    months = days.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
+    step = {"year": 12, "quarter": 3, "month": 1}[period]
+    key = months // step
+    keys, slot = np.unique(key[valid], return_inverse=True)
+    idx = np.zeros(len(key), dtype=np.int64)
+    idx[valid] = slot
+    labels = pa.array([_label(int(k) * step, period) for k in keys], pa.string())
+    return pc.take(labels, pa.array(idx, pa.int64(), mask=~valid))
+
+
+def _label(month: int, period: str) -> str:
+    """Label of the period starting at ``month`` (months since 1970-01); as :func:`period_label`."""
+    y, m = 1970 + month // 12, month % 12 + 1
+    if period == "year":
+        return f"{y}"
+    if period == "quarter":
+        return f"{y}-Q{(m - 1) // 3 + 1}"
+    return f"{y}-{m:02d}"
 
 
 def periods_from_labels(labels: Sequence[str]) -> pa.Table:

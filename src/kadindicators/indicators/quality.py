@@ -47,17 +47,13 @@ def readmission_30d(ctx: StayContext) -> Contributions:
     dis = _to_np(pc.fill_null(ctx.discharged_ms, 0))
     followed = done & (dis + window <= ctx.as_of_ms)
     index = done & ~died & ~hosp & followed
-    # another stay of the same patient admitted in (discharge, discharge + 30 days]
+    # another stay of the same patient admitted in (discharge, discharge + 30 days]: the
+    # patient's first admission after the discharge is within the window
     rows = np.flatnonzero(index)
-    pid = ctx.stays["patient_id"].combine_chunks()
-    left = pa.table({"patient_id": pc.take(pid, pa.array(rows)), "i": pa.array(rows),
-                     "dis": pa.array(dis[rows])})
-    right = pa.table({"patient_id": pid, "adm": pa.array(ctx.admitted_ms)})
-    j = left.join(right, keys="patient_id", join_type="inner")
-    hit = pc.and_(pc.greater(j["adm"], j["dis"]),
-                  pc.less_equal(j["adm"], pc.add(j["dis"], window)))
+    nxt = ctx.first_admission_after(rows, dis[rows])
+    found = nxt >= 0
     readmitted = np.zeros(ctx.n, dtype=bool)
-    readmitted[_to_np(j.filter(hit)["i"])] = True
+    readmitted[rows[found]] = ctx.admitted_ms[nxt[found]] <= dis[rows[found]] + window
     return ctx.per_stay(
         denominator=index, numerator=index & readmitted,
         excluded={"not-completed": ~done, "died": died, "transferred-to-hospital": hosp,
@@ -77,10 +73,10 @@ def death_30d(ctx: StayContext) -> Contributions:
     dis_day = _to_np(pc.fill_null(pc.cast(ctx.discharged_date, pa.int32()), never)).astype(np.int64)
     # the patient's date of death, from any of the patient's stays (register date or died in KAD)
     own = np.minimum(died_at, np.where(_is(ctx, "discharged_to", "died") & ctx.completed, dis_day, never))
-    deaths = pa.table({"patient_id": ctx.stays["patient_id"], "d": pa.array(own)})
-    first = deaths.group_by("patient_id").aggregate([("d", "min")])
-    idx = pc.index_in(ctx.stays["patient_id"], value_set=first["patient_id"].combine_chunks())
-    death_day = _to_np(pc.take(first["d_min"].combine_chunks(), idx)).astype(np.int64)
+    code = np.where(ctx.patient_code >= 0, ctx.patient_code, ctx.n_patients)  # null ids: one patient
+    first = np.full(ctx.n_patients + 1, never, dtype=np.int64)
+    np.minimum.at(first, code, own)
+    death_day = first[code]
     died = (death_day >= adm) & (death_day <= limit)
     return ctx.per_stay(denominator=followed, numerator=followed & died,
                         excluded={"insufficient-follow-up": ~followed})

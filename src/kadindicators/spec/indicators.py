@@ -16,6 +16,7 @@ from typing import Any
 import attrs
 
 from .. import _yaml
+from .._cache import DocumentCache
 from .._resources import spec_root
 from ..errors import SpecError
 from .models import Text
@@ -161,10 +162,14 @@ def schema_errors(raw: Any) -> list[tuple[str, str]]:
     return out
 
 
-def load_indicator_file(path: Path) -> IndicatorSpec:
-    """Load and check one spec file; raise :class:`SpecError` with the location on failure."""
-    raw = _yaml.load(path)
-    errors = schema_errors(raw)
+def load_indicator_file(path: Path, docs: DocumentCache | None = None) -> IndicatorSpec:
+    """Load and check one spec file; raise :class:`SpecError` with the location on failure.
+
+    With ``docs``, the parsed file comes from that cache when unchanged, and a file
+    that passed the schema check before (same text, same JSON Schema) is not checked again.
+    """
+    raw = _yaml.load(path) if docs is None else docs.load(path)
+    errors = [] if docs is not None and docs.from_cache(path) else schema_errors(raw)
     if errors:
         where, msg = errors[0]
         more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
@@ -177,8 +182,9 @@ def load_indicator_file(path: Path) -> IndicatorSpec:
 @functools.cache
 def _load_all(root: Path) -> dict[str, IndicatorSpec]:
     out: dict[str, IndicatorSpec] = {}
+    docs = DocumentCache(root, name="indicators", depends=(root / "indicator.schema.json",))
     for path in sorted((root / "indicators").glob("*.yaml")):
-        spec = load_indicator_file(path)
+        spec = load_indicator_file(path, docs)
         if spec.id in out:
             raise SpecError(f"{path}: indicator id {spec.id} is also defined in {out[spec.id].path}",
                             f"{path}: indikator-id {spec.id} er også definert i {out[spec.id].path}")
@@ -186,6 +192,7 @@ def _load_all(root: Path) -> dict[str, IndicatorSpec]:
             raise SpecError(f"{path}: file name must be {spec.id}.yaml",
                             f"{path}: filnavnet må være {spec.id}.yaml")
         out[spec.id] = spec
+    docs.save()  # only specs that all passed their checks
     return out
 
 

@@ -1,17 +1,20 @@
 """Load the reporting schema, the rule catalogue and the code lists from ``spec/``.
 
-Everything is read once per process (cached) with the safe YAML loader.
+Everything is read once per process (cached) with the safe YAML loader. Across
+processes, the parsed files are kept in a JSON cache keyed by each file's
+SHA-256 (:mod:`kadindicators._cache`): the spec files stay the source of truth,
+and a run without a usable cache parses them, with the same result.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from .. import _yaml
+from .._cache import DocumentCache
 from .._resources import spec_root
 from ..errors import SchemaVersionError, SpecError
 from .models import (
@@ -86,8 +89,8 @@ def _field(raw: Mapping[str, Any], path: Path) -> FieldSpec:
     )
 
 
-def _table(path: Path) -> TableSpec:
-    raw = _yaml.load(path)
+def _table(path: Path, load: Callable[[Path], Any]) -> TableSpec:
+    raw = load(path)
     if not isinstance(raw, Mapping) or "table" not in raw or "fields" not in raw:
         raise _fail(path, "a table file needs 'table' and 'fields'",
                     "en tabellfil må ha 'table' og 'fields'")
@@ -109,8 +112,8 @@ def _table(path: Path) -> TableSpec:
     )
 
 
-def _rules(path: Path) -> dict[str, Rule]:
-    raw = _yaml.load(path)
+def _rules(path: Path, load: Callable[[Path], Any]) -> dict[str, Rule]:
+    raw = load(path)
     out: dict[str, Rule] = {}
     for r in raw.get("rules", ()):
         rid = r.get("id")
@@ -147,8 +150,8 @@ def _code(raw: Mapping[str, Any], path: Path, list_id: str) -> Code:
     )
 
 
-def _codelist(path: Path) -> CodeList:
-    raw = _yaml.load(path)
+def _codelist(path: Path, load: Callable[[Path], Any]) -> CodeList:
+    raw = load(path)
     if not isinstance(raw, Mapping) or "id" not in raw:
         raise _fail(path, "a code list needs 'id'", "en kodeliste må ha 'id'")
     list_id = str(raw["id"])
@@ -187,12 +190,20 @@ def available_versions() -> tuple[str, ...]:
 
 @functools.cache
 def _load_current(root: Path) -> SchemaSpec:
+    docs = DocumentCache(root)
+    spec = _build(root, docs.load)
+    docs.save()  # only a spec that loaded without error
+    return spec
+
+
+def _build(root: Path, load: Callable[[Path], Any]) -> SchemaSpec:
+    """Build the schema from the files under ``root``; ``load`` parses one YAML file."""
     schema_dir = root / "schema"
     head_path = schema_dir / "schema.yaml"
-    head = _yaml.load(head_path)
+    head = load(head_path)
     tables = {}
     for name in head.get("tables", ()):
-        t = _table(schema_dir / f"{name}.yaml")
+        t = _table(schema_dir / f"{name}.yaml", load)
         if t.name != name:
             raise _fail(schema_dir / f"{name}.yaml", f"table name {t.name!r} does not match file",
                         f"tabellnavnet {t.name!r} stemmer ikke med filen")
@@ -200,9 +211,9 @@ def _load_current(root: Path) -> SchemaSpec:
     bands = tuple(AgeBand(code=str(b["code"]), min=int(b["min"]),
                           max=None if b.get("max") is None else int(b["max"]))
                   for b in head.get("age_bands", ()))
-    codelists = {cl.id: cl for cl in map(_codelist, sorted((root / "codelists").glob("*.yaml")))}
+    codelists = {cl.id: cl for cl in (_codelist(p, load) for p in sorted((root / "codelists").glob("*.yaml")))}
     codelists["age_band"] = _age_band_list(bands)
-    rules = _rules(schema_dir / "rules.yaml")
+    rules = _rules(schema_dir / "rules.yaml", load)
     time = head.get("time", {})
     spec = SchemaSpec(
         version=str(head["version"]),
