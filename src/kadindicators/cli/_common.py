@@ -28,6 +28,13 @@ def progress(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
+def warn_if_low_threshold(lang: str, suppression: int) -> None:
+    """The one warning for a small-count threshold below 3 (which may reveal individuals)."""
+    if suppression < 3:
+        progress(t(lang, "ADVARSEL: terskel under 3 kan avsløre enkeltpersoner.",
+                   "WARNING: a threshold below 3 may reveal individuals."))
+
+
 def neutralise(value: Any) -> Any:
     """Make a cell safe for spreadsheets: a leading = + - @ is escaped with a quote."""
     if isinstance(value, str) and value.startswith(FORMULA_START):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ._common import progress, t, write_safe_csv
+from ._common import progress, t, warn_if_low_threshold, write_safe_csv
 
 
 def add_parser(sub: argparse._SubParsersAction, lang: str,  # type: ignore[type-arg]
@@ -53,9 +53,7 @@ def run(args: argparse.Namespace) -> int:
     from .. import compute, validate
 
     lang = args.lang
-    if args.suppression < 3:
-        progress(t(lang, "ADVARSEL: terskel under 3 kan avsløre enkeltpersoner.",
-                   "WARNING: a threshold below 3 may reveal individuals."))
+    warn_if_low_threshold(lang, args.suppression)
     report = validate(stays=args.stays, units=args.units, population=args.population)
     for s in report.summaries.values():
         progress(t(lang, f"{s.table}: {s.rows_valid} av {s.rows_read} rader brukt ({s.rows_rejected} avvist)",

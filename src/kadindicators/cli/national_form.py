@@ -7,7 +7,7 @@ import datetime as dt
 import json
 from pathlib import Path
 
-from ._common import progress, t
+from ._common import progress, t, warn_if_low_threshold
 
 
 def add_parser(sub: argparse._SubParsersAction, lang: str,  # type: ignore[type-arg]
@@ -63,9 +63,7 @@ def run(args: argparse.Namespace) -> int:
                            f"--level must be one or more of {', '.join(LEVELS)}"))
     if args.suppression < 1:
         raise ValueError(t(lang, "--suppression må være minst 1", "--suppression must be at least 1"))
-    if 1 < args.suppression < 3:
-        progress(t(lang, "ADVARSEL: terskel under 3 kan avsløre enkeltpersoner.",
-                   "WARNING: a threshold below 3 may reveal individuals."))
+    warn_if_low_threshold(lang, args.suppression)
     from .. import validate
     from ..reports._national_form import national_form, write_national_form
 

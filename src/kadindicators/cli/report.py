@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ._common import progress, t
+from ._common import progress, t, warn_if_low_threshold
 
 
 def add_parser(sub: argparse._SubParsersAction, lang: str,  # type: ignore[type-arg]
@@ -53,9 +53,7 @@ def run(args: argparse.Namespace) -> int:
     from ..reports import feedback_report
 
     lang = args.lang
-    if args.suppression < 3:
-        progress(t(lang, "ADVARSEL: terskel under 3 kan avsløre enkeltpersoner.",
-                   "WARNING: a threshold below 3 may reveal individuals."))
+    warn_if_low_threshold(lang, args.suppression)
     rep = feedback_report(stays=args.stays, units=args.units, population=args.population, unit=args.unit,
                           year=args.year, period=args.period, lang=lang, as_of=args.as_of,
                           suppression=args.suppression, overdispersion=not args.no_overdispersion)
