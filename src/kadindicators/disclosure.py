@@ -403,12 +403,7 @@ def recoverable(counts: npt.ArrayLike, equations: Sequence[Mapping[int, int]], s
 
     .. versionadded:: 0.2.0
     """
-    values = _counts(counts)
-    n = len(values)
-    system = _System.from_equations(n, equations)
-    system.check(values)
-    sup = _mask(suppressed, n, "suppressed")
-    hid = _mask(hidden, n, "hidden") & ~sup
+    values, system, sup, hid = _attack_inputs(counts, equations, suppressed, hidden)
     lo, hi = _attacker_bounds(values, sup, hid, known_bounds, threshold, primary)
     rec, _, _ = _attack(system, values, sup | hid, lo, hi, values_known=True, cache={})
     return rec & sup
@@ -452,12 +447,7 @@ def intervals(counts: npt.ArrayLike, equations: Sequence[Mapping[int, int]], sup
     """
     from scipy.optimize import linprog
 
-    values = _counts(counts)
-    n = len(values)
-    system = _System.from_equations(n, equations)
-    system.check(values)
-    sup = _mask(suppressed, n, "suppressed")
-    hid = _mask(hidden, n, "hidden") & ~sup
+    values, system, sup, hid = _attack_inputs(counts, equations, suppressed, hidden)
     unknown = sup | hid
     b_lo, b_hi = _attacker_bounds(values, sup, hid, known_bounds, threshold, primary)
     lo = np.where(unknown, b_lo, values)
@@ -850,6 +840,17 @@ def _inconsistent() -> DisclosureError:
         "de publiserte cellene motsier likningene (ingen ikke-negativ løsning)",
         hint_en="are the rows additive? a null in a dimension column must mean 'all'",
         hint_nb="er radene additive? tom verdi i en dimensjonskolonne må bety 'alle'")
+
+
+def _attack_inputs(counts: npt.ArrayLike, equations: Sequence[Mapping[int, int]], suppressed: npt.ArrayLike,
+                   hidden: npt.ArrayLike | None) -> tuple[FloatArray, _System, BoolArray, BoolArray]:
+    """Checked counts, their equations, the suppressed mask and the hidden mask (minus suppressed)."""
+    values = _counts(counts)
+    n = len(values)
+    system = _System.from_equations(n, equations)
+    system.check(values)
+    sup = _mask(suppressed, n, "suppressed")
+    return values, system, sup, _mask(hidden, n, "hidden") & ~sup
 
 
 def _counts(counts: npt.ArrayLike) -> FloatArray:

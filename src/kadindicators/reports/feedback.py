@@ -680,7 +680,8 @@ def _pathway_counts(stays: pa.Table, year: str, field: str, threshold: int
     return keys, uids, m, np.asarray(prot.suppressed).reshape(m.shape), np.asarray(prot.reason).reshape(m.shape)
 
 
-def _pathways_section(doc: _Doc, stays: pa.Table, year: str, unit: str | None) -> None:
+def _pathways_section(doc: _Doc, stays: pa.Table, year: str, unit: str | None,
+                      cache: dict[tuple[str, str], Any]) -> None:
     from ..spec.loader import load_schema
 
     doc.section("pathways", doc.t("Hvor pasientene kom fra og dro til", "Where patients came from and went to"))
@@ -688,7 +689,9 @@ def _pathways_section(doc: _Doc, stays: pa.Table, year: str, unit: str | None) -
     unknown = doc.t("ukjent / ikke oppgitt", "unknown / not given")
     for field, title in (("admitted_from", doc.t("Innlagt fra", "Admitted from")),
                          ("discharged_to", doc.t("Utskrevet til", "Discharged to"))):
-        keys, uids, m, sup, why = _pathway_counts(stays, year, field, doc.threshold)
+        if (year, field) not in cache:  # the same protected table for the region and every unit
+            cache[(year, field)] = _pathway_counts(stays, year, field, doc.threshold)
+        keys, uids, m, sup, why = cache[(year, field)]
         r = uids.index(unit) if unit is not None and unit in uids else len(uids)
         cells, hidden, reason = m[r], sup[r], why[r]
         total = int(cells[-1])
@@ -861,6 +864,7 @@ class _Prepared:
     last: int
     period: str
     suppression: int
+    cache: dict[tuple[str, str], Any] = attrs.field(factory=dict, eq=False)
 
 
 def _prepare(*, stays: Any, units: Any, population: Any, period: str, as_of: Any, suppression: int,
@@ -910,7 +914,7 @@ def _render(p: _Prepared, *, unit: str | None, year: int | None, lang: str, over
     _funnel_section(doc, res, specs, y, unit, names, overdispersion)
     if period != "year":
         _trend_section(doc, res, [s for s in specs if s.unit != "rate_per_1000"], unit, names, period)
-    _pathways_section(doc, valid, y, unit)
+    _pathways_section(doc, valid, y, unit, p.cache)
     _variation_section(doc, res, y, names, all_specs)
     _quality_section(doc, report)
     versions = json.loads(meta.get("kadindicators.indicator_versions", "{}"))

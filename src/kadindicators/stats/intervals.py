@@ -69,6 +69,28 @@ def _same_length(**arrays: FloatArray) -> int:
     return next(iter(lengths.values()))
 
 
+def _group_codes(groups: npt.ArrayLike) -> npt.NDArray[np.intp]:
+    """Check and convert per-row group codes: a one-dimensional array of non-negative integers."""
+    g_raw = np.asarray(groups)
+    if g_raw.ndim == 0:
+        g_raw = g_raw.reshape(1)
+    if g_raw.ndim != 1 or not (np.issubdtype(g_raw.dtype, np.integer) or g_raw.size == 0):
+        raise ValueError("groups must be a one-dimensional integer array of group codes")
+    return g_raw.astype(np.intp)
+
+
+def _n_groups(g: npt.NDArray[np.intp], n_groups: int | None) -> int:
+    """The number of groups: ``n_groups`` when given (it must fit every code), else the largest code + 1."""
+    if g.size and g.min() < 0:
+        raise ValueError("group codes must be non-negative")
+    n_g = int(g.max()) + 1 if g.size else 0
+    if n_groups is not None:
+        if n_groups < n_g:
+            raise ValueError(f"group code {n_g - 1} does not fit n_groups={n_groups}")
+        n_g = int(n_groups)
+    return n_g
+
+
 def _proportion_inputs(
     numerator: npt.ArrayLike, denominator: npt.ArrayLike
 ) -> tuple[FloatArray, FloatArray, npt.NDArray[np.bool_]]:
@@ -456,20 +478,9 @@ def dsr(
     o = _as_float(counts, "counts")
     n = _as_float(populations, "populations")
     w = _as_float(standard, "standard")
-    g_raw = np.asarray(groups)
-    if g_raw.ndim == 0:
-        g_raw = g_raw.reshape(1)
-    if g_raw.ndim != 1 or not (np.issubdtype(g_raw.dtype, np.integer) or g_raw.size == 0):
-        raise ValueError("groups must be a one-dimensional integer array of group codes")
-    g = g_raw.astype(np.intp)
+    g = _group_codes(groups)
     _same_length(counts=o, populations=n, standard=w, groups=g.astype(np.float64))
-    if g.size and g.min() < 0:
-        raise ValueError("group codes must be non-negative")
-    n_g = int(g.max()) + 1 if g.size else 0
-    if n_groups is not None:
-        if n_groups < n_g:
-            raise ValueError(f"group code {n_g - 1} does not fit n_groups={n_groups}")
-        n_g = int(n_groups)
+    n_g = _n_groups(g, n_groups)
     mult = float(multiplier)
 
     with np.errstate(invalid="ignore"):
@@ -737,20 +748,9 @@ def median_ci(
     [2.75] [1.2] [7.]
     """
     v = _as_float(values, "values")
-    g_raw = np.asarray(groups)
-    if g_raw.ndim == 0:
-        g_raw = g_raw.reshape(1)
-    if g_raw.ndim != 1 or not (np.issubdtype(g_raw.dtype, np.integer) or g_raw.size == 0):
-        raise ValueError("groups must be a one-dimensional integer array of group codes")
-    g = g_raw.astype(np.intp)
+    g = _group_codes(groups)
     _same_length(values=v, groups=g.astype(np.float64))
-    if g.size and g.min() < 0:
-        raise ValueError("group codes must be non-negative")
-    n_g = int(g.max()) + 1 if g.size else 0
-    if n_groups is not None:
-        if n_groups < n_g:
-            raise ValueError(f"group code {n_g - 1} does not fit n_groups={n_groups}")
-        n_g = int(n_groups)
+    n_g = _n_groups(g, n_groups)
     median = np.full(n_g, np.nan)
     lower = np.full(n_g, np.nan)
     upper = np.full(n_g, np.nan)
