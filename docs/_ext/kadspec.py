@@ -262,6 +262,8 @@ def _schema_pages(w: Writer, env: jinja2.Environment, schema: Any) -> None:
             "en": any(c.label.en != c.label.nb for c in cl.codes),
             "aliases": any(c.aliases for c in cl.codes),
             "validity": any(c.valid_from or c.valid_to or c.replaced_by for c in cl.codes),
+            # further attributes the list gives its codes (e.g. an item's scale), one column each
+            "attributes": list(dict.fromkeys(k for c in cl.codes for k in c.attributes)),
         }
         w.add(f"codelists/{page_name(cl.id)}.md", env.get_template("codelist.md.jinja").render(
             schema=schema, cl=cl, has=has, users=codelist_users.get(cl.id, [])))

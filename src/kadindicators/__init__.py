@@ -7,7 +7,7 @@ Examples
 --------
 >>> import kadindicators as kad
 >>> kad.SCHEMA_VERSION
-'1.0.0'
+'1.1.0'
 """
 
 from __future__ import annotations

@@ -64,7 +64,7 @@ def arrow_schema(table: str, version: str | None = None) -> pa.Schema:
     >>> s.field("age").type
     DataType(int64)
     >>> s.metadata[b"kadindicators.schema_version"]
-    b'1.0.0'
+    b'1.1.0'
 
     .. versionadded:: 0.1.0
     """

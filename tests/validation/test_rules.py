@@ -38,6 +38,24 @@ def _all_fired(tmp_path: Path) -> set[str]:
     p.write_text("kommune;år;kjønn;aldersgruppe;befolkning;ekstra\n3301;2025;1;80-89;1 234;x\n"
                  "0602;2025;2;80-89;1200;x\n3301;2025;1;80-89;5;x\n", encoding="utf-8")
     report = kad.validate(stays=s, units=u, population=p, as_of=AS_OF)
+    return set(report.issues["rule"].to_pylist()) | _new_tables_fired()
+
+
+def _new_tables_fired() -> set[str]:
+    """Planted rows of the schema 1.1.0 tables (experience, hospital_admissions)."""
+    stays = {"stay_id": ["A1", "A2"], "patient_id": ["p1", "p2"], "unit_id": ["U1", "U1"],
+             "municipality": ["3301", "3301"], "admitted_at": ["2025-01-02T10:00", "2025-01-03T09:15"],
+             "discharged_at": ["2025-01-04T12:00", "2025-01-05T08:00"], "age": [84, 77], "sex": ["2", "1"],
+             "care_track": ["somatic", "somatic"], "discharged_to": ["home", "home"]}
+    exp = {"response_id": ["R1", "R2", "R3", "R4", "R5", "R5", "R6"],
+           "stay_id": ["A1", "A9", "A2", "A2", "A1", "A2", "A1"],
+           "respondent": ["patient", "patient", "patient", "referring_doctor", "patient", "patient", "patient"],
+           "responded": [False, True, True, True, True, True, True],
+           "item": ["gspeq_01", "gspeq_02", None, "gspeq_01", "gspeq_03", "gspeq_04", "overall_rating"],
+           "score": [4, 3, 4, 4, 2, 2, 5]}
+    hosp = {"municipality": ["3301", "3301", "3303"], "year": [2025, 2025, 2025], "month": [None, 1, 3],
+            "admissions": [100, 10, 5]}
+    report = kad.validate(stays=stays, experience=exp, hospital_admissions=hosp, as_of=AS_OF)
     return set(report.issues["rule"].to_pylist())
 
 

@@ -25,7 +25,8 @@ from ..errors import KadError
 from ..schema import TIMEZONE, arrow_schema
 from ..spec.indicators import IndicatorSpec, load_indicators
 from ..spec.loader import load_schema
-from . import pathways, quality, utilisation  # noqa: F401  (registers the implementations)
+from . import documentation, hospital, pathways, quality, utilisation  # noqa: F401  (registers them)
+from . import experience as _experience  # noqa: F401  (a module; "experience" is also an argument)
 from ._context import PERIODS, StayContext, _oslo, periods_from_labels
 from ._engine import (
     finalise,
@@ -98,8 +99,13 @@ def get_indicator(indicator_id: str) -> IndicatorSpec:
     return specs[indicator_id]
 
 
-def _typed(obj: Any, table: str, schema_version: str) -> tuple[pa.Table | None, int]:
-    """Use a table that already has the schema as is; validate anything else."""
+def _typed(obj: Any, table: str, schema_version: str, *, stays: pa.Table | None = None,
+           ) -> tuple[pa.Table | None, int]:
+    """Use a table that already has the schema as is; validate anything else.
+
+    ``stays`` (already typed) is given for a table that refers to the stays, so that
+    its rows are checked against them.
+    """
     if obj is None:
         return None, 0
     target = arrow_schema(table, schema_version)
@@ -107,7 +113,7 @@ def _typed(obj: Any, table: str, schema_version: str) -> tuple[pa.Table | None, 
         return obj, 0
     from ..validation import validate
 
-    report = validate(**{table: obj})
+    report = validate(**{table: obj}, **({"stays": stays} if stays is not None else {}))
     return report.tables[table], report.summaries[table].rows_rejected
 
 
@@ -196,7 +202,8 @@ def _as_of(value: Any, stays: pa.Table) -> dt.datetime:
     raise TypeError(f"as_of must be a date, a datetime or an ISO string, not {type(value).__name__}")
 
 
-def _run(*, stays: Any, units: Any, population: Any, indicators: Sequence[str] | None,
+def _run(*, stays: Any, units: Any, population: Any, experience: Any = None, hospital_admissions: Any = None,
+         indicators: Sequence[str] | None,
          by: Sequence[str], period: str, strata: Sequence[str],
          as_of: dt.datetime | dt.date | str | None, reference_denominators: bool = True,
          since: dt.date | None = None, standard_population: Any = None,
@@ -212,11 +219,13 @@ def _run(*, stays: Any, units: Any, population: Any, indicators: Sequence[str] |
     pop_t, rej_p = _typed(population, "population", schema_version)
     if stays_t is None:
         raise ValueError("stays are required")
+    hosp_t, rej_h = _typed(hospital_admissions, "hospital_admissions", schema_version)
+    exp_t, rej_e = _typed(experience, "experience", schema_version, stays=stays_t)
     when = _as_of(as_of, stays_t)
     explicit = indicators is not None
     ids = list(indicators) if indicators is not None else [s.id for s in catalogue(status="adopted")]
     ctx = StayContext(stays=stays_t, units=units_t, population=pop_t, as_of=when, period=period,
-                      by=by_t, strata=strata_t, since=since)
+                      by=by_t, strata=strata_t, since=since, experience=exp_t, hospital_admissions=hosp_t)
     out: list[tuple[IndicatorSpec, pa.Table, tuple[float, float, float]]] = []
     excluded: dict[str, dict[str, int]] = {}
     counted: dict[str, int] = {}
@@ -251,8 +260,12 @@ def _run(*, stays: Any, units: Any, population: Any, indicators: Sequence[str] |
         counted[iid] = int(pc.sum(functools.reduce(pc.or_, roles)).as_py() or 0) if roles else 0
     info = {
         "schema_version": schema_version, "as_of": when, "excluded": excluded, "skipped": skipped,
-        "fingerprint": fingerprint(stays_t, units_t, pop_t), "standards": standards,
-        "extra": {"rows_rejected": {"stays": rej_s, "units": rej_u, "population": rej_p},
+        "fingerprint": fingerprint(stays_t, units_t, pop_t,
+                                   *((exp_t, hosp_t) if exp_t is not None or hosp_t is not None else ())),
+        "standards": standards,
+        "extra": {"rows_rejected": {"stays": rej_s, "units": rej_u, "population": rej_p,
+                                    **({"experience": rej_e} if experience is not None else {}),
+                                    **({"hospital_admissions": rej_h} if hospital_admissions is not None else {})},
                   "stays_counted": counted,
                   "standard_populations": {k: v.to_json() for k, v in standards.items()},
                   "skipped": skipped, "by": list(by_t), "strata": list(strata_t), "period": period,
@@ -263,7 +276,9 @@ def _run(*, stays: Any, units: Any, population: Any, indicators: Sequence[str] |
 
 
 GROUPINGS = ("unit_id", "municipality", "host_municipality", "region")
-STRATA = ("sex", "age_band", "care_track", "admitted_from")
+STRATA = ("sex", "age_band", "care_track", "admitted_from", "respondent", "item", "field")
+"""Stratifications: the first four are columns of a stay; ``respondent`` and ``item`` split
+the experience indicators (KAD-E*), ``field`` the completeness indicator (KAD-D02)."""
 
 
 def _dims(by: Sequence[str], strata: Sequence[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -295,6 +310,8 @@ def compute(
     stays: Any,
     units: Any = None,
     population: Any = None,
+    experience: Any = None,
+    hospital_admissions: Any = None,
     indicators: Sequence[str] | None = None,
     by: Sequence[str] = ("unit_id",),
     period: str = "year",
@@ -312,6 +329,11 @@ def compute(
     stays, units, population : table-like or path
         The data. Tables that already have the schema's Arrow types are used as
         they are; anything else is validated first and only accepted rows are used.
+    experience, hospital_admissions : table-like or path, optional
+        The optional tables of schema 1.1.0, for the experience indicators (KAD-E*)
+        and the hospital indicators (KAD-H*).
+
+        .. versionadded:: 0.2.0
     indicators : sequence of str, optional
         Indicator ids; default every adopted indicator that supports ``by`` and ``strata``.
     by : sequence of str
@@ -320,7 +342,9 @@ def compute(
     period : {"year", "quarter", "month"}
         Period of attribution (labels ``2024``, ``2024-Q1``, ``2024-03``).
     strata : sequence of str
-        Stratification columns (``sex``, ``age_band``, ``care_track``, ``admitted_from``).
+        Stratification columns (``sex``, ``age_band``, ``care_track``, ``admitted_from``;
+        ``respondent`` and ``item`` for the experience indicators, ``field`` for the
+        completeness indicator).
     as_of : datetime or date, optional
         Closes the observation window; default: the latest timestamp in the data,
         rounded up to the next midnight (local time).
@@ -362,7 +386,8 @@ def compute(
     .. versionadded:: 0.1.0
     """
     _check_stats(suppression, confidence)
-    parts, ctx, info = _run(stays=stays, units=units, population=population, indicators=indicators,
+    parts, ctx, info = _run(stays=stays, units=units, population=population, experience=experience,
+                            hospital_admissions=hospital_admissions, indicators=indicators,
                             by=by, period=period, strata=strata, as_of=as_of, since=since,
                             standard_population=standard_population)
     labels = sorted({x for _, part, _ in parts for x in part["period"].to_pylist()})
@@ -383,6 +408,8 @@ def compute_partials(
     stays: Any,
     units: Any = None,
     population: Any = None,
+    experience: Any = None,
+    hospital_admissions: Any = None,
     indicators: Sequence[str] | None = None,
     by: Sequence[str] = ("unit_id",),
     period: str = "year",
@@ -400,7 +427,10 @@ def compute_partials(
     Give ``units`` to every partition (stays need their unit) but let only one
     partition add the denominators that come from ``units`` and ``population``
     (``reference_denominators=True`` there, ``False`` elsewhere); :func:`merge`
-    checks that exactly one did. ``since`` (the start of the observation window)
+    checks that exactly one did. ``hospital_admissions`` are reference figures like the
+    population: give them to every partition (only the one with reference denominators
+    counts them). Give each partition the ``experience`` rows of its own stays, or all of
+    them: rows about stays outside the partition are left out there. ``since`` (the start of the observation window)
     is required so that every partition uses the same periods. A directly
     standardised rate is kept as counts and populations per standardisation
     stratum (column ``standard_stratum``), so it merges exactly too; give every
@@ -422,7 +452,8 @@ def compute_partials(
 
     .. versionadded:: 0.1.0
     """
-    parts, ctx, info = _run(stays=stays, units=units, population=population, indicators=indicators,
+    parts, ctx, info = _run(stays=stays, units=units, population=population, experience=experience,
+                            hospital_admissions=hospital_admissions, indicators=indicators,
                             by=by, period=period, strata=strata, as_of=as_of,
                             reference_denominators=reference_denominators, since=since,
                             standard_population=standard_population)
@@ -513,6 +544,8 @@ def explain(
     stays: Any,
     units: Any = None,
     population: Any = None,
+    experience: Any = None,
+    hospital_admissions: Any = None,
     cell: Mapping[str, str] | None = None,
     by: Sequence[str] = ("unit_id",),
     period: str = "year",
@@ -530,7 +563,7 @@ def explain(
         Indicator id.
     cell : mapping, optional
         The cell, e.g. ``{"period": "2024", "unit_id": "U1"}``; omitted keys match all.
-    stays, units, population, by, period, strata, as_of
+    stays, units, population, experience, hospital_admissions, by, period, strata, as_of
         As for :func:`compute`.
 
     Returns
@@ -558,9 +591,13 @@ def explain(
     stays_t, _ = _typed(stays, "stays", schema_version)
     units_t, _ = _typed(units, "units", schema_version)
     pop_t, _ = _typed(population, "population", schema_version)
-    assert stays_t is not None
+    if stays_t is None:
+        raise ValueError("stays are required")
+    exp_t, _ = _typed(experience, "experience", schema_version, stays=stays_t)
+    hosp_t, _ = _typed(hospital_admissions, "hospital_admissions", schema_version)
     ctx = StayContext(stays=stays_t, units=units_t, population=pop_t, as_of=_as_of(as_of, stays_t),
-                      period=period, by=by_t, strata=tuple(strata))
+                      period=period, by=by_t, strata=tuple(strata), experience=exp_t,
+                      hospital_admissions=hosp_t)
     version, fn = REGISTRY[spec.id]
     contrib = fn(ctx)
     n = ctx.n
@@ -602,7 +639,7 @@ def result_metadata(table: pa.Table) -> dict[str, Any]:
     >>> r = kad.synth.generate(years=(2024,), seed=1, scale=0.05)
     >>> meta = kad.result_metadata(kad.compute(stays=r.stays, units=r.units, indicators=["KAD-Q01"]))
     >>> meta["schema_version"], sorted(meta["excluded_by_reason"]["KAD-Q01"])
-    ('1.0.0', ['not-completed'])
+    ('1.1.0', ['not-completed'])
 
     .. versionadded:: 0.1.0
     """

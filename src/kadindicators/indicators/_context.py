@@ -97,6 +97,8 @@ class StayContext:
     by: tuple[str, ...]
     strata: tuple[str, ...]
     since: dt.date | None = None
+    experience: pa.Table | None = None
+    hospital_admissions: pa.Table | None = None
 
     @property
     def dims(self) -> tuple[str, ...]:

@@ -14,6 +14,9 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+import attrs
+
+from .. import _yaml
 from .._cache import DocumentCache
 from .._resources import spec_root
 from ..errors import SchemaVersionError, SpecError
@@ -109,6 +112,7 @@ def _table(path: Path, load: Callable[[Path], Any]) -> TableSpec:
         key=key,
         fields=fields,
         rules=tuple(str(r) for r in raw.get("rules", ())),
+        since=str(raw.get("since", "1.0.0")),
     )
 
 
@@ -147,7 +151,11 @@ def _code(raw: Mapping[str, Any], path: Path, list_id: str) -> Code:
         valid_from=_date(raw.get("valid_from")),
         valid_to=_date(raw.get("valid_to")),
         replaced_by=tuple(str(c) for c in raw.get("replaced_by", ()) or ()),
+        attributes={k: v for k, v in raw.items() if k not in _CODE_KEYS},
     )
+
+
+_CODE_KEYS = frozenset({"code", "label", "aliases", "valid_from", "valid_to", "replaced_by"})
 
 
 def _codelist(path: Path, load: Callable[[Path], Any]) -> CodeList:
@@ -184,8 +192,38 @@ def _age_band_list(bands: tuple[AgeBand, ...]) -> CodeList:
 
 
 def available_versions() -> tuple[str, ...]:
-    """Versions of the reporting schema this installation can load."""
-    return (load_schema().version,)
+    """Versions of the reporting schema this installation can load (oldest first).
+
+    Examples
+    --------
+    >>> from kadindicators.spec.loader import available_versions
+    >>> available_versions()
+    ('1.0.0', '1.1.0')
+    """
+    current = load_schema().version
+    return (*_earlier_versions(spec_root()), current)
+
+
+def _version_key(v: str) -> tuple[int, ...]:
+    return tuple(int(x) for x in v.split("."))
+
+
+@functools.cache
+def _earlier_versions(root: Path) -> tuple[str, ...]:
+    """Versions in the schema's ``history`` before the current one, with the same major."""
+    head = _yaml.load(root / "schema" / "schema.yaml")
+    current = str(head["version"])
+    out = [str(h["version"]) for h in head.get("history", ()) or ()
+           if _version_key(str(h["version"])) < _version_key(current)
+           and _version_key(str(h["version"]))[0] == _version_key(current)[0]]
+    return tuple(sorted(out, key=_version_key))
+
+
+def _as_version(spec: SchemaSpec, version: str) -> SchemaSpec:
+    """The schema as it was at an earlier minor ``version``: the tables it had then."""
+    key = _version_key(version)
+    tables = {k: t for k, t in spec.tables.items() if _version_key(t.since) <= key}
+    return attrs.evolve(spec, version=version, tables=tables)
 
 
 @functools.cache
@@ -262,13 +300,15 @@ def load_schema(version: str | None = None) -> SchemaSpec:
     >>> from kadindicators.spec import load_schema
     >>> s = load_schema()
     >>> s.version
-    '1.0.0'
+    '1.1.0'
     >>> s.tables["stays"].field_names[:3]
     ('stay_id', 'patient_id', 'unit_id')
 
     .. versionadded:: 0.1.0
     """
     spec = _load_current(spec_root())
+    if version is not None and version != spec.version and version in _earlier_versions(spec_root()):
+        return _as_version(spec, version)
     if version is not None and version != spec.version:
         raise SchemaVersionError(
             f"reporting schema version {version!r} is not available; this installation has {spec.version}",

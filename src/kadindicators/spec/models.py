@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from typing import Any
 
 import attrs
 
@@ -60,6 +61,7 @@ class TableSpec:
     key: tuple[str, ...]
     fields: tuple[FieldSpec, ...]
     rules: tuple[str, ...] = ()
+    since: str = "1.0.0"  # the schema version that added the table
 
     @property
     def field_names(self) -> tuple[str, ...]:
@@ -106,6 +108,8 @@ class Code:
     valid_from: dt.date | None = None
     valid_to: dt.date | None = None
     replaced_by: tuple[str, ...] = ()
+    # further attributes a code list gives its codes (e.g. an item's scale), as in the file
+    attributes: Mapping[str, Any] = attrs.field(factory=dict, eq=False)
 
 
 @attrs.frozen(kw_only=True)

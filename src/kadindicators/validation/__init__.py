@@ -43,7 +43,10 @@ from .report import SourceInfo, TableSummary, ValidationReport
 
 __all__ = ["ISSUE_SCHEMA", "ValidationReport", "validate"]
 
-TABLE_ORDER = ("units", "population", "stays")
+REPORT_ORDER = ("stays", "units", "population", "experience", "hospital_admissions")
+
+TABLE_ORDER = ("units", "population", "hospital_admissions", "stays", "experience")
+"""Validation order: a table that refers to another comes after it."""
 TYPE_WORDS = {
     "integer": ("et heltall", "an integer"),
     "boolean": ("ja/nei (true/false, 1/0)", "yes/no (true/false, 1/0)"),
@@ -404,6 +407,8 @@ def validate(
     stays: Any = None,
     units: Any = None,
     population: Any = None,
+    experience: Any = None,
+    hospital_admissions: Any = None,
     schema_version: str | None = None,
     as_of: dt.datetime | dt.date | str | None = None,
 ) -> ValidationReport:
@@ -418,6 +423,12 @@ def validate(
         (pyarrow, pandas, polars, duckdb, anything with ``__arrow_c_stream__``).
         When ``units`` is given, each stay's unit must exist and be in operation
         on the admission date.
+    experience, hospital_admissions : path or table-like, optional
+        The optional tables of schema 1.1.0: answers to experience questionnaires
+        (each row's stay must be among the accepted stays when ``stays`` is given)
+        and acute hospital admissions per municipality and year or month.
+
+        .. versionadded:: 0.2.0
     schema_version : str, optional
         The reporting schema version to validate against (default: current).
     as_of : datetime, date or ISO string, optional
@@ -460,7 +471,12 @@ def validate(
     else:
         now = dt.datetime.combine(as_of, dt.time(), tzinfo=_oslo())
     lookups = {cl_id: CodeLookup.build(cl) for cl_id, cl in schema.codelists.items()}
-    inputs = {"stays": stays, "units": units, "population": population}
+    inputs = {"stays": stays, "units": units, "population": population, "experience": experience,
+              "hospital_admissions": hospital_admissions}
+    for name, obj in inputs.items():
+        if obj is not None and name not in schema.tables:
+            raise ValueError(f"the {name} table is not part of reporting schema {schema.version} "
+                             f"(added in {load_schema().tables[name].since})")
     tables: dict[str, pa.Table] = {}
     issues: list[pa.Table] = []
     summaries: dict[str, TableSummary] = {}
@@ -482,7 +498,7 @@ def validate(
         summaries["stays"] = TableSummary(table="stays", rows_read=0, rows_valid=0,
                                           rows_rejected=0, rows_with_warnings=0)
     all_issues = pa.concat_tables(issues) if issues else ISSUE_SCHEMA.empty_table()
-    ordered: dict[str, TableSummary] = {k: summaries[k] for k in ("stays", "units", "population") if k in summaries}
+    ordered: dict[str, TableSummary] = {k: summaries[k] for k in REPORT_ORDER if k in summaries}
     return ValidationReport(tables=tables, issues=all_issues, summaries=ordered,
                             sources=tuple(sources), schema_version=schema.version)
 

@@ -458,3 +458,80 @@ def _unit_periods_overlap(c: CheckContext) -> None:
     mask = np.zeros(n, dtype=bool)
     mask[t["i"].to_numpy()[1:][hit]] = True
     c.add("unit-periods-overlap", "valid_from", pa.array(mask), values=c.col("unit_id"))
+
+
+# -- experience (schema 1.1.0) ----------------------------------------------------
+
+@check("experience-stay-unknown")
+def _experience_stay_unknown(c: CheckContext) -> None:
+    if "stays" not in c.others:
+        return
+    sid = c.col("stay_id")
+    known = pc.is_in(sid, value_set=c.others["stays"]["stay_id"].combine_chunks())
+    c.add("experience-stay-unknown", "stay_id", pc.and_(pc.is_valid(sid), pc.invert(known)), values=sid)
+
+
+@check("experience-answer-without-response")
+def _experience_answer_without_response(c: CheckContext) -> None:
+    answered = pc.or_(pc.is_valid(c.col("item")), pc.is_valid(c.col("score")))
+    mask = pc.and_(pc.equal(c.col("responded"), False), answered)
+    shown = pc.binary_join_element_wise(pc.fill_null(c.col("item"), ""),
+                                        pc.fill_null(pc.cast(c.col("score"), pa.string()), ""), " ")
+    c.add("experience-answer-without-response", "item", mask, values=shown)
+
+
+@check("experience-response-without-item")
+def _experience_response_without_item(c: CheckContext) -> None:
+    # an item rejected as unknown has already been reported (code-unknown)
+    item_given = pc.invert(c.invalid.get("item", pa.array(np.zeros(c.table.num_rows, dtype=bool))))
+    mask = pc.and_(pc.and_(pc.equal(c.col("responded"), True), pc.is_null(c.col("item"))), item_given)
+    c.add("experience-response-without-item", "item", mask)
+
+
+@check("experience-item-not-for-respondent")
+def _experience_item_not_for_respondent(c: CheckContext) -> None:
+    items = c.schema.codelists["experience_item"]
+    who = c.schema.codelists["experience_respondent"]
+    item, resp = c.col("item"), c.col("respondent")
+    for code in items.codes:
+        allowed = [str(r) for r in code.attributes.get("respondents", ())]
+        if not allowed:
+            continue
+        mask = pc.and_(pc.equal(item, code.code),
+                       pc.invert(pc.is_in(resp, value_set=pa.array(allowed, pa.string()))))
+        expected = (", ".join(who.label(r, "nb") for r in allowed), ", ".join(who.label(r, "en") for r in allowed))
+        c.add("experience-item-not-for-respondent", "item", pc.fill_null(mask, False), values=item,
+              expected=expected)
+
+
+@check("experience-response-inconsistent")
+def _experience_response_inconsistent(c: CheckContext) -> None:
+    n = c.table.num_rows
+    if n < 2:
+        return
+    t = pa.table({"r": c.col("response_id"), "s": c.col("stay_id"), "p": c.col("respondent"),
+                  "b": pc.cast(c.col("responded"), pa.string())})
+    g = t.group_by("r").aggregate([("s", "count_distinct"), ("p", "count_distinct"), ("b", "count_distinct")])
+    bad = g.filter(pc.or_(pc.or_(pc.greater(g["s_count_distinct"], 1), pc.greater(g["p_count_distinct"], 1)),
+                          pc.greater(g["b_count_distinct"], 1)))["r"]
+    if len(bad) == 0:
+        return
+    mask = pc.fill_null(pc.is_in(t["r"], value_set=bad.combine_chunks()), False)
+    c.add("experience-response-inconsistent", "response_id", mask, values=c.col("response_id"))
+
+
+# -- hospital admissions (schema 1.1.0) -------------------------------------------
+
+@check("hospital-admissions-year-and-months")
+def _hospital_year_and_months(c: CheckContext) -> None:
+    mun, year, month = c.col("municipality"), c.col("year"), c.col("month")
+    key = pc.binary_join_element_wise(pc.cast(mun, pa.string()), pc.cast(year, pa.string()), " ")
+    t = pa.table({"k": key, "whole": pc.cast(pc.is_null(month), pa.int64()),
+                  "part": pc.cast(pc.is_valid(month), pa.int64())})
+    t = t.filter(pc.is_valid(t["k"]))
+    g = t.group_by("k").aggregate([("whole", "max"), ("part", "max")])
+    both = g.filter(pc.and_(pc.equal(g["whole_max"], 1), pc.equal(g["part_max"], 1)))["k"]
+    if len(both) == 0:
+        return
+    c.add("hospital-admissions-year-and-months", "month",
+          pc.fill_null(pc.is_in(key, value_set=both.combine_chunks()), False), values=key)

@@ -1,0 +1,3 @@
+"""Documentation indicators (KAD-D*): implementations follow with their specs."""
+
+from __future__ import annotations

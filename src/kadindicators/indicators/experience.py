@@ -1,0 +1,3 @@
+"""Experience indicators (KAD-E*): implementations follow with their specs."""
+
+from __future__ import annotations

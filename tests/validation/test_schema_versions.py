@@ -1,0 +1,74 @@
+"""Reporting schema 1.1.0: the optional experience and hospital_admissions tables, and 1.0.0 kept."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pyarrow.compute as pc
+import pytest
+
+import kadindicators as kad
+from kadindicators.errors import SchemaVersionError
+from kadindicators.spec.loader import available_versions, load_schema
+
+AS_OF = dt.date(2026, 1, 1)
+STAYS = {"stay_id": ["A1", "A2"], "patient_id": ["p1", "p2"], "unit_id": ["U1", "U1"],
+         "municipality": ["3301", "3301"], "admitted_at": ["2025-01-02T10:00", "2025-01-03T09:15"],
+         "discharged_at": ["2025-01-04T12:00", "2025-01-05T08:00"], "age": [84, 77], "sex": ["2", "1"],
+         "care_track": ["somatic", "somatic"], "discharged_to": ["home", "home"]}
+
+
+def test_earlier_minor_version_is_the_same_rules_with_its_own_tables() -> None:
+    """1.0.0 still loads: the tables it had, field for field as in 1.1.0; unknown versions are refused."""
+    assert available_versions() == ("1.0.0", "1.1.0")
+    old, new = load_schema("1.0.0"), load_schema()
+    assert old.version == "1.0.0" and new.version == "1.1.0"
+    assert set(old.tables) == {"stays", "units", "population"}
+    assert set(new.tables) - set(old.tables) == {"experience", "hospital_admissions"}
+    for name, table in old.tables.items():
+        assert table == new.tables[name]
+    assert kad.arrow_schema("stays", "1.0.0").metadata[b"kadindicators.schema_version"] == b"1.0.0"
+    with pytest.raises(SchemaVersionError):
+        load_schema("0.9.0")
+    with pytest.raises(SchemaVersionError):
+        load_schema("1.2.0")
+
+
+def test_validating_against_1_0_0() -> None:
+    """Stays validate the same against 1.0.0; a 1.1.0 table is refused there, clearly."""
+    old = kad.validate(stays=STAYS, schema_version="1.0.0", as_of=AS_OF)
+    new = kad.validate(stays=STAYS, as_of=AS_OF)
+    assert old.schema_version == "1.0.0" and new.schema_version == "1.1.0"
+    assert old.tables["stays"].equals(new.tables["stays"].replace_schema_metadata(
+        old.tables["stays"].schema.metadata))
+    with pytest.raises(ValueError, match="added in 1.1.0"):
+        kad.validate(stays=STAYS, experience={"response_id": ["R1"]}, schema_version="1.0.0")
+
+
+def test_experience_rows_are_checked_against_the_stays() -> None:
+    """Every experience row is accepted or rejected, located and explained; stays are the reference."""
+    exp = {"response_id": ["R1", "R1", "R2", "R3", "R4"], "stay_id": ["A1", "A1", "A2", "A9", "A2"],
+           "respondent": ["pasient", "patient", "fastlege", "patient", "referring_doctor"],
+           "responded": ["ja", "ja", "nei", "ja", "ja"],
+           "item": ["gspeq_01", "overall_rating", None, "gspeq_02", "gspeq_01"],
+           "score": ["4", "5", None, "3", "4"]}
+    report = kad.validate(stays=STAYS, experience=exp, as_of=AS_OF)
+    s = report.summaries["experience"]
+    assert (s.rows_read, s.rows_valid, s.rows_rejected) == (5, 3, 2)
+    errors = report.issues.filter(pc.equal(report.issues["severity"], "error")).to_pylist()
+    assert sorted((e["row"], e["rule"]) for e in errors) == [
+        (4, "experience-stay-unknown"), (5, "experience-item-not-for-respondent")]
+    assert all(e["message_nb"] and e["message_en"] and e["table"] == "experience" for e in errors)
+    # without stays, the reference cannot be checked (and is not)
+    alone = kad.validate(experience=exp, as_of=AS_OF)
+    assert alone.summaries["experience"].rows_rejected == 1
+
+
+def test_hospital_admissions_whole_year_or_months() -> None:
+    """A year given both whole and by month is rejected (it would count twice); others are kept."""
+    hosp = {"kommune": ["3301", "3301", "3301", "3303"], "år": ["2025", "2025", "2024", "2025"],
+            "måned": [None, "1", None, "3"], "innleggelser": ["100", "10", "120", "5"]}
+    report = kad.validate(hospital_admissions=hosp, as_of=AS_OF)
+    s = report.summaries["hospital_admissions"]
+    assert (s.rows_read, s.rows_valid, s.rows_rejected) == (4, 2, 2)
+    assert set(report.tables["hospital_admissions"]["year"].to_pylist()) == {2024, 2025}
