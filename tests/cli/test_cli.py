@@ -51,7 +51,7 @@ def test_clean_file_exits_0(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     p.write_text("stay_id,patient_id,unit_id,admitted_at,discharged_at,age,sex,care_track,discharged_to\n"
                  "A,p,U,2025-01-02T10:00,2025-01-03T10:00,80,2,somatic,home\n", encoding="utf-8")
     assert main(["--lang", "en", "validate", "--stays", str(p), "--as-of", "2026-01-01"]) == 0
-    assert "rows read" in capsys.readouterr().out
+    assert "stays: 1 row read = 1 accepted + 0 rejected" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("content", [None, b"", b"\x00\x01binary\x00" * 20])

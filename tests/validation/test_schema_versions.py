@@ -72,3 +72,20 @@ def test_hospital_admissions_whole_year_or_months() -> None:
     s = report.summaries["hospital_admissions"]
     assert (s.rows_read, s.rows_valid, s.rows_rejected) == (4, 2, 2)
     assert set(report.tables["hospital_admissions"]["year"].to_pylist()) == {2024, 2025}
+
+
+def test_summary_counts_and_effect_of_a_duplicate_key() -> None:
+    """A duplicate stay id is rejected and its effect named (every indicator on stays); 1 row is singular."""
+    dup = {k: [*v, v[0]] for k, v in STAYS.items()}  # A1 twice
+    report = kad.validate(stays=dup, as_of=AS_OF)
+    effect = [a for a in report.affected_indicators().to_pylist() if a["rule"] == "duplicate-key"]
+    assert len(effect) == 1 and effect[0]["rows"] == 2
+    on_stays = {s.id for s in kad.catalogue() if "stays" in s.raw["data_requirements"]["tables"]
+                and s.status in ("adopted", "proposed")}
+    assert set(effect[0]["indicators"]) == on_stays
+    en, nb = report.summary_text(lang="en"), report.summary_text(lang="nb")
+    assert "stays: 3 rows read = 1 accepted + 2 rejected; 0 accepted rows with warnings" in en
+    assert "2 rows rejected (duplicate-key, stay_id): in no indicator; would otherwise count in KAD-" in en
+    assert "stays: 3 rader lest = 1 godkjent + 2 avvist" in nb
+    one = kad.validate(stays={k: v[:1] for k, v in STAYS.items()}, as_of=AS_OF).summary_text(lang="en")
+    assert "stays: 1 row read = 1 accepted + 0 rejected" in one

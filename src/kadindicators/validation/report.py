@@ -122,9 +122,10 @@ class ValidationReport:
         """Which indicators each kind of problem touches, from the specs' data requirements.
 
         One row per table, rule, severity and field, with the number of rows and the
-        ids of the indicators whose definition uses that field. Rejected rows
-        (``error``) are left out of every indicator; warned rows stay in, but a
-        nullified or missing field is counted as unknown by the listed indicators.
+        ids of the indicators (adopted or proposed) affected. Rejected rows (``error``)
+        are left out of every indicator on their table, so all of those are listed;
+        warned rows stay in, but a nullified or missing field is counted as unknown by
+        the indicators whose definition uses that field, which are listed.
 
         Examples
         --------
@@ -139,11 +140,14 @@ class ValidationReport:
         from ..spec.indicators import load_indicators
 
         uses: dict[tuple[str, str], list[str]] = {}
+        on_table: dict[str, list[str]] = {}
         for spec in load_indicators().values():
-            if spec.status != "adopted":
+            if spec.status not in ("adopted", "proposed"):
                 continue
             for ref in spec.raw["data_requirements"]["fields"]:
                 uses.setdefault((ref["table"], ref["field"]), []).append(spec.id)
+            for table in spec.raw["data_requirements"]["tables"]:
+                on_table.setdefault(table, []).append(spec.id)
         rows = self.issues.filter(pc.not_equal(self.issues["severity"], "info"))
         schema = pa.schema([("table", pa.string()), ("rule", pa.string()), ("severity", pa.string()),
                             ("field", pa.string()), ("rows", pa.int64()),
@@ -157,6 +161,9 @@ class ValidationReport:
                 r["row_count"] = self.summaries[r["table"]].rows_read
             fields = (r["field"] or "").split("+")
             ids = sorted({i for f in fields for i in uses.get((r["table"], f), [])})
+            if r["severity"] == "error":
+                # a rejected row is missing from every indicator on its table, whatever the field
+                ids = sorted(on_table.get(r["table"], []))
             out.append({"table": r["table"], "rule": r["rule"], "severity": r["severity"],
                         "field": r["field"], "rows": r["row_count"], "indicators": ids})
         out.sort(key=lambda x: (x["severity"] != "error", -x["rows"], x["rule"]))
@@ -202,11 +209,13 @@ class ValidationReport:
             out.append(f"  {s.table}: {s.source} ({how})")
         for t in self.summaries.values():
             if nb:
-                out.append(f"{t.table}: {t.rows_read} rader lest = {t.rows_valid} godkjent + "
-                           f"{t.rows_rejected} avvist; {t.rows_with_warnings} godkjente rader med advarsler")
+                out.append(f"{t.table}: {_rows(t.rows_read, nb)} lest = {t.rows_valid} godkjent + "
+                           f"{t.rows_rejected} avvist; {t.rows_with_warnings} godkjente "
+                           f"{'rad' if t.rows_with_warnings == 1 else 'rader'} med advarsler")
             else:
-                out.append(f"{t.table}: {t.rows_read} rows read = {t.rows_valid} accepted + "
-                           f"{t.rows_rejected} rejected; {t.rows_with_warnings} accepted rows with warnings")
+                out.append(f"{t.table}: {_rows(t.rows_read, nb)} read = {t.rows_valid} accepted + "
+                           f"{t.rows_rejected} rejected; {t.rows_with_warnings} accepted "
+                           f"{'row' if t.rows_with_warnings == 1 else 'rows'} with warnings")
         counts = self.counts_by_rule().to_pylist()
         if counts:
             out.append("Funn per regel:" if nb else "Issues by rule:")
@@ -220,15 +229,16 @@ class ValidationReport:
             out.append("Betydning for indikatorene:" if nb else "Effect on the indicators:")
             for a in affected:
                 ids = ", ".join(a["indicators"])
+                n = _rows(a["rows"], nb)
                 if a["severity"] == "error":
-                    out.append(f"  {a['rows']} rader avvist ({a['rule']}, {a['field']}): med i ingen "
-                               f"indikator; feltet brukes av {ids}" if nb else
-                               f"  {a['rows']} rows rejected ({a['rule']}, {a['field']}): in no indicator; "
-                               f"the field is used by {ids}")
+                    out.append(f"  {n} avvist ({a['rule']}, {a['field']}): med i ingen "
+                               f"indikator; ville ellers telt i {ids}" if nb else
+                               f"  {n} rejected ({a['rule']}, {a['field']}): in no indicator; "
+                               f"would otherwise count in {ids}")
                 else:
-                    out.append(f"  {a['rows']} rader med advarsel ({a['rule']}, {a['field']}): kan påvirke {ids}"
+                    out.append(f"  {n} med advarsel ({a['rule']}, {a['field']}): kan påvirke {ids}"
                                if nb else
-                               f"  {a['rows']} rows with a warning ({a['rule']}, {a['field']}): may affect {ids}")
+                               f"  {n} with a warning ({a['rule']}, {a['field']}): may affect {ids}")
         shown = self.issues.take(order).slice(0, max_issues).to_pylist()
         if shown:
             out.append(("Første {n} funn, feil først (fil:linje felt regel — melding):" if nb else
@@ -250,6 +260,13 @@ class ValidationReport:
         return (f"ValidationReport(schema_version={self.schema_version!r}, rows_read={self.rows_read}, "
                 f"rows_valid={self.rows_valid}, rows_rejected={self.rows_rejected}, "
                 f"issues={self.issues.num_rows})")
+
+
+def _rows(n: int, nb: bool) -> str:
+    """``1 row`` / ``2 rows`` (``1 rad`` / ``2 rader``)."""
+    if nb:
+        return f"{n} rad" if n == 1 else f"{n} rader"
+    return f"{n} row" if n == 1 else f"{n} rows"
 
 
 def empty_issues() -> pa.Table:
