@@ -89,3 +89,14 @@ def test_summary_counts_and_effect_of_a_duplicate_key() -> None:
     assert "stays: 3 rader lest = 1 godkjent + 2 avvist" in nb
     one = kad.validate(stays={k: v[:1] for k, v in STAYS.items()}, as_of=AS_OF).summary_text(lang="en")
     assert "stays: 1 row read = 1 accepted + 0 rejected" in one
+
+
+def test_notebook_html_escapes_the_data() -> None:
+    """The report's notebook view shows the counts and escapes every value from the data."""
+    bad = {**STAYS, "unit_id": ["<script>alert(1)</script>", "U1"], "sex": ["<b>x</b>", "1"]}
+    report = kad.validate(stays=bad, as_of=AS_OF)
+    for lang in ("en", "nb"):
+        html = report._repr_html_(lang=lang)
+        assert "<script>" not in html and "<b>x" not in html
+        assert "&lt;b&gt;x&lt;/b&gt;" in html
+    assert "<td>stays</td><td>2</td><td>1</td><td>1</td>" in report._repr_html_()

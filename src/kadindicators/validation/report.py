@@ -256,6 +256,54 @@ class ValidationReport:
             out.append("Ingen funn." if nb else "No issues.")
         return "\n".join(out)
 
+    def _repr_html_(self, *, lang: str = "en", max_issues: int = 20) -> str:
+        """An HTML summary for notebooks: rows per table, issues by rule, the first issues.
+
+        Examples
+        --------
+        >>> import kadindicators as kad
+        >>> r = kad.synth.generate(years=(2024,), seed=1, scale=0.05)
+        >>> html = kad.validate(stays=r.stays)._repr_html_()
+        >>> html.startswith("<div") and "rows read" in html
+        True
+
+        .. versionadded:: 0.2.0
+        """
+        from html import escape
+
+        nb = lang != "en"
+        head = (("tabell", "rader lest", "godkjent", "avvist", "med advarsler") if nb else
+                ("table", "rows read", "accepted", "rejected", "with warnings"))
+        title = "Validering mot rapporteringsskjema" if nb else "Validation against reporting schema"
+        out = [f"<div><strong>{title} {escape(self.schema_version)}</strong>",
+               "<table><tr>" + "".join(f"<th>{h}</th>" for h in head) + "</tr>"]
+        for t in self.summaries.values():
+            cells = (t.table, t.rows_read, t.rows_valid, t.rows_rejected, t.rows_with_warnings)
+            out.append("<tr>" + "".join(f"<td>{escape(str(c))}</td>" for c in cells) + "</tr>")
+        out.append("</table>")
+        counts = self.counts_by_rule().to_pylist()
+        if counts:
+            out.append("<table><tr>" + "".join(f"<th>{h}</th>" for h in (
+                ("antall", "alvorlighet", "tabell", "regel") if nb else ("count", "severity", "table", "rule")))
+                + "</tr>")
+            for c in counts:
+                out.append("<tr>" + "".join(f"<td>{escape(str(c[k]))}</td>"
+                                            for k in ("count", "severity", "table", "rule")) + "</tr>")
+            out.append("</table>")
+            col = "message_nb" if nb else "message_en"
+            out.append("<ul>")
+            rank = pc.index_in(self.issues["severity"], value_set=pa.array(["error", "warning", "info"]))
+            order = pc.sort_indices(pa.table({"r": rank, "row": pc.fill_null(self.issues["row"], 0)}),
+                                    sort_keys=[("r", "ascending"), ("row", "ascending")])
+            for i in self.issues.take(order).slice(0, max_issues).to_pylist():
+                where = f"{i['source']}:{i['row']}" if i["row"] is not None else i["source"]
+                out.append(f"<li><code>{escape(str(where))}</code> [{escape(i['severity'])}] "
+                           f"{escape(i['field'] or '-')} {escape(i['rule'])} — {escape(i[col])}</li>")
+            out.append("</ul>")
+        else:
+            out.append(f"<p>{'Ingen funn.' if nb else 'No issues.'}</p>")
+        return "\n".join(out) + "</div>"
+
     def __repr__(self) -> str:
         return (f"ValidationReport(schema_version={self.schema_version!r}, rows_read={self.rows_read}, "
                 f"rows_valid={self.rows_valid}, rows_rejected={self.rows_rejected}, "
