@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pyarrow.compute as pc
 import pytest
@@ -100,3 +101,24 @@ def test_notebook_html_escapes_the_data() -> None:
         assert "<script>" not in html and "<b>x" not in html
         assert "&lt;b&gt;x&lt;/b&gt;" in html
     assert "<td>stays</td><td>2</td><td>1</td><td>1</td>" in report._repr_html_()
+
+
+def test_experience_from_a_norwegian_workbook_sheet(tmp_path: Path) -> None:
+    """One workbook, one sheet per table: the sheet 'erfaringer' is read as the experience table."""
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "opphold"
+    ws.append(list(STAYS))
+    for row in zip(*STAYS.values(), strict=True):
+        ws.append(list(row))
+    ex = wb.create_sheet("Erfaringer")
+    ex.append(["skjema_id", "opphold_id", "respondent", "besvart", "spørsmål", "svar"])
+    ex.append(["R1", "A1", "pasient", "ja", "gspeq_01", 4])
+    ex.append(["R2", "A2", "pasient", "nei", None, None])
+    path = tmp_path / "kad.xlsx"
+    wb.save(path)
+    report = kad.validate(stays=path, experience=path, as_of=AS_OF)
+    assert report.summaries["experience"].rows_valid == 2
+    assert report.tables["experience"]["responded"].to_pylist() == [True, False]

@@ -25,6 +25,8 @@ SHEET_NAMES = {
     "stays": ("stays", "opphold"),
     "units": ("units", "enheter", "enhet"),
     "population": ("population", "befolkning"),
+    "experience": ("experience", "erfaringer", "erfaring"),
+    "hospital_admissions": ("hospital_admissions", "sykehusinnleggelser", "innleggelser"),
 }
 
 
