@@ -27,7 +27,7 @@ _FROM = {
 }
 
 if TYPE_CHECKING:
-    from . import disclosure, reports, synth, testing
+    from . import disclosure, equity, reports, synth, testing
     from .indicators import (
         catalogue,
         compute,
@@ -56,6 +56,7 @@ __all__ = [
     "compute",
     "compute_partials",
     "disclosure",
+    "equity",
     "explain",
     "get_indicator",
     "merge",
@@ -67,7 +68,7 @@ __all__ = [
     "validate",
 ]
 
-_LAZY = {"disclosure", "reports", "synth", "testing"}
+_LAZY = {"disclosure", "equity", "reports", "synth", "testing"}
 
 
 def __getattr__(name: str) -> Any:

@@ -18,7 +18,7 @@ import json
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import attrs
 import numpy as np
@@ -476,58 +476,43 @@ def _headline_section(doc: _Doc, res: pa.Table, specs: Sequence[IndicatorSpec], 
     doc.table(head, rows, kinds=kinds)
 
 
-def _funnel_limits(spec: IndicatorSpec, target: float, region: Mapping[str, Any], grid: np.ndarray,
-                   num: np.ndarray, den: np.ndarray, overdispersion: bool
-                   ) -> tuple[dict[float, tuple[np.ndarray, np.ndarray]], np.ndarray, float | None]:
-    """Limits on the grid, the flag of each unit and the over-dispersion factor used (None: none)."""
-    from scipy import stats as st
+def _flag_code(row: Mapping[str, Any], levels: Sequence[float]) -> str:
+    """One position per row from :func:`kadindicators.equity.funnel_flags`' columns: the widest level
+    it falls outside (``high_998``, ``low_95`` …), ``within`` or ``not_applicable``."""
+    from ..equity import _level_code
 
-    from .. import stats
+    codes = [_level_code(lv) for lv in sorted(levels, reverse=True)]
+    for c in codes:
+        f = row.get(f"funnel_{c}")
+        if f in ("high", "low"):
+            return f"{f}_{c}"
+    return "within" if any(row.get(f"funnel_{c}") == "within" for c in codes) else "not_applicable"
 
-    levels = tuple(spec.statistics.funnel_levels) or (0.95, 0.998)
-    kind = spec.statistics.funnel_limits
-    phi: float | None = None
-    if kind in ("exact_binomial", "exact_poisson"):
-        family: Literal["binomial", "poisson"] = "binomial" if kind == "exact_binomial" else "poisson"
-        if overdispersion and spec.raw["statistics"].get("funnel", {}).get("overdispersion") == "optional":
-            f = stats.overdispersion_factor(num, den, target, family=family)
-            phi = f if f > 1 else None
-        fn = stats.proportion_limits if family == "binomial" else stats.poisson_limits
-        limits = fn(target, grid, levels, overdispersion=phi)
-        flags = stats.outlier_flags(num, den, target, levels, overdispersion=phi, family=family)
-        return dict(limits), flags, phi
-    # normal limits for a mean: the regional standard deviation, recovered from its t interval
-    n_all = float(region["denominator"])
-    hw = (float(region["ci_upper"]) - float(region["ci_lower"])) / 2
-    q = float(st.t.ppf(1 - (1 - spec.statistics.confidence) / 2, n_all - 1))
-    sd = hw * math.sqrt(n_all) / q
-    out: dict[float, tuple[np.ndarray, np.ndarray]] = {}
-    flags = np.full(len(num), "within", dtype="<U16")
-    value = np.divide(num, den, out=np.full(len(num), np.nan), where=den > 0)
-    for level in sorted(levels):
-        z = float(st.norm.ppf(1 - (1 - level) / 2))
-        out[level] = (target - z * sd / np.sqrt(grid), target + z * sd / np.sqrt(grid))
-        lo, hi = target - z * sd / np.sqrt(den), target + z * sd / np.sqrt(den)
-        code = f"{level * 100:.10g}".replace(".", "")
-        flags = np.where(value > hi, f"high_{code}", np.where(value < lo, f"low_{code}", flags))
-    flags = np.where(den > 0, flags, "not_applicable")
-    return out, flags, None
+
+def _level_table(res: pa.Table, *, indicator: str, year: str, dim: str) -> pa.Table:
+    """The result rows of one indicator and year at one level, as a table sorted like :func:`_rows`."""
+    mask = pc.and_(pc.equal(res["indicator_id"], indicator), pc.equal(res["period"], year))
+    for d in _DIMS:
+        mask = pc.and_(mask, pc.is_valid(res[d]) if d == dim else pc.is_null(res[d]))
+    return res.filter(mask).sort_by(dim)
 
 
 def _funnel_section(doc: _Doc, res: pa.Table, specs: Sequence[IndicatorSpec], year: str,
                     unit: str | None, names: Mapping[str, Mapping[str, str]], overdispersion: bool) -> None:
+    from ..equity import UnsupportedIndicatorError, _funnel_method, funnel_flags, funnel_limits
+
     doc.section("funnels", doc.t("Traktplott", "Funnel plots"))
     doc.add("<p>" + _esc(doc.t(
         "Hver enhet (eller kommune) plasseres etter antall opphold (x) og verdi (y). Linjene er "
-        "95 % og 99,8 % kontrollgrenser rundt regionens verdi (Spiegelhalter, eksakte binomiske eller "
-        "Poisson-grenser). Punkter utenfor 99,8 % er navngitt. Fargede bånd viser målnivåene "
-        "(grønn høy, gul moderat, rød lav måloppnåelse). Enheter med skjulte tall er merket med × på "
-        "x-aksen og listet under plottet med årsak.",
+        "95 % og 99,8 % kontrollgrenser rundt regionens verdi (Spiegelhalter: eksakte binomiske eller "
+        "Poisson-grenser, normale grenser for gjennomsnitt). Punkter utenfor 99,8 % er navngitt. "
+        "Fargede bånd viser målnivåene (grønn høy, gul moderat, rød lav måloppnåelse). Enheter med "
+        "skjulte tall er merket med × på x-aksen og listet under plottet med årsak.",
         "Each unit (or municipality) is placed by its number of stays (x) and its value (y). The lines "
-        "are 95% and 99.8% control limits around the regional value (Spiegelhalter, exact binomial or "
-        "Poisson limits). Points outside 99.8% are named. Coloured bands show the target levels (green "
-        "high, yellow moderate, red low achievement). Units with masked figures are marked × on the "
-        "x axis and listed under the plot with the reason.")) + "</p>")
+        "are 95% and 99.8% control limits around the regional value (Spiegelhalter: exact binomial or "
+        "Poisson limits, normal limits for means). Points outside 99.8% are named. Coloured bands show "
+        "the target levels (green high, yellow moderate, red low achievement). Units with masked "
+        "figures are marked × on the x axis and listed under the plot with the reason.")) + "</p>")
     reason_text = {"low_n": doc.t(f"færre enn {doc.threshold}", f"fewer than {doc.threshold}"),
                    "secondary": doc.t("skjult for å beskytte et lite tall", "masked to protect a small count"),
                    "masked": doc.t("skjult", "masked"),
@@ -535,32 +520,43 @@ def _funnel_section(doc: _Doc, res: pa.Table, specs: Sequence[IndicatorSpec], ye
     for spec in specs:
         if spec.statistics.funnel_limits in ("none", "") or not spec.statistics.funnel_levels:
             continue
+        try:
+            _funnel_method(spec)
+        except UnsupportedIndicatorError:
+            continue  # limits that do not fit the indicator's unit: no funnel plot rather than a wrong one
         dim = "unit_id" if "unit_id" in spec.groupings else "municipality"
         region = _first(_rows(res, indicator=spec.id, year=year, dim=None))
-        rows = _rows(res, indicator=spec.id, year=year, dim=dim)
-        if region is None or region["suppressed"] or not region["denominator"] or not rows:
+        level = _level_table(res, indicator=spec.id, year=year, dim=dim)
+        if region is None or region["suppressed"] or not region["denominator"] or not level.num_rows:
             continue
-        target = float(region["numerator"]) / float(region["denominator"])
+        levels = tuple(spec.statistics.funnel_levels)
+        rate = spec.unit == "rate_per_1000"
+        # the target is the region's value (all stays, also those of masked units), on the value scale
+        target = float(region["numerator"]) / float(region["denominator"]) * (
+            spec.statistics.multiplier if rate else 1.0)
+        flagged = funnel_flags(level, levels=levels, overdispersion=overdispersion, target={spec.id: target})
+        group = json.loads((flagged.schema.metadata or {})[b"kadindicators.funnel"])["groups"][0]
+        phi = group["overdispersion"]
+        rows = flagged.to_pylist()
         shown = [r for r in rows if not r["suppressed"] and r["status"] == "ok"]
         masked = [r for r in rows if r["suppressed"]]
-        num = np.array([r["numerator"] for r in shown], dtype=float)
-        den = np.array([r["denominator"] for r in shown], dtype=float)
         if not shown:
             continue
+        den = np.array([r["denominator"] for r in shown], dtype=float)
+        flags = [_flag_code(r, levels) for r in shown]
         lo_x = max(1.0, float(den.min()) * 0.7)
         hi_x = float(den.max()) * 1.15
         grid = np.unique(np.round(np.geomspace(lo_x, hi_x, 160)))
-        limits, flags, phi = _funnel_limits(spec, target, region, grid, num, den, overdispersion)
-        mult = spec.statistics.multiplier if spec.unit == "rate_per_1000" else _scale(spec)
+        limits = funnel_limits(group, grid, levels)  # the limits the flags were decided with
+        mult = _scale(spec)  # value scale -> plot scale (per cent for proportions)
         labels = tuple(_label(names, dim, r[dim]) for r in shown)
         data = _plots.FunnelData(
             title=f"{spec.id} v{spec.version} — {spec.title.get(doc.lang)} ({year})",
             xlabel=(doc.t("Innbyggere 18 år og eldre", "Inhabitants aged 18 and over")
-                    if spec.unit == "rate_per_1000" else doc.t("Antall opphold (nevner)", "Stays (denominator)")),
+                    if rate else doc.t("Antall opphold (nevner)", "Stays (denominator)")),
             ylabel=_unit_label(spec, doc.lang),
-            labels=labels, x=den, y=np.array([r["value"] for r in shown], dtype=float) * (
-                1.0 if spec.unit == "rate_per_1000" else mult),
-            flags=tuple(str(f) for f in flags), target=target * mult,
+            labels=labels, x=den, y=np.array([r["value"] for r in shown], dtype=float) * mult,
+            flags=tuple(flags), target=target * mult,
             grid=grid, limits={k: (lo * mult, hi * mult) for k, (lo, hi) in limits.items()},
             bands=_bands(spec), highlight=_label(names, "unit_id", unit) if unit and dim == "unit_id" else None,
             masked=tuple((_label(names, dim, r[dim]), reason_text.get(r["reason"] or "", r["reason"] or ""),
@@ -575,15 +571,12 @@ def _funnel_section(doc: _Doc, res: pa.Table, specs: Sequence[IndicatorSpec], ye
             if phi else ""
         outl = [lab for lab, f in zip(labels, flags, strict=True) if str(f).endswith("998")]
         cap = (f"<b>{_esc(spec.id)}</b> v{_esc(spec.version)}. " + _esc(doc.t(
-            f"Regionens verdi {_value(spec, target, 'nb') if spec.unit != 'rate_per_1000' else _num(target * mult, 'nb')}"
-            f"; {_DIRECTION[spec.direction][0]}.",
-            f"Regional value {_value(spec, target, 'en') if spec.unit != 'rate_per_1000' else _num(target * mult, 'en')}"
-            f"; {_DIRECTION[spec.direction][1]}.")) + _esc(note)
+            f"Regionens verdi {_value(spec, target, 'nb')}; {_DIRECTION[spec.direction][0]}.",
+            f"Regional value {_value(spec, target, 'en')}; {_DIRECTION[spec.direction][1]}.")) + _esc(note)
             + (" " + _esc(doc.t("Utenfor 99,8 %: ", "Outside 99.8%: ") + ", ".join(outl)) if outl else ""))
         doc.add(f"<h3>{_esc(spec.id)} {_esc(spec.title.get(doc.lang))}</h3>")
         doc.figure(f"funnel-{spec.id}", _plots.funnel_svg(data), cap, indicator=spec.id, version=spec.version)
         trow = []
-        fl = dict(zip(labels, flags, strict=True))
         for r in rows:
             if not r["suppressed"] and not r["denominator"]:
                 continue  # e.g. residents of a municipality outside the population table
@@ -593,7 +586,7 @@ def _funnel_section(doc: _Doc, res: pa.Table, specs: Sequence[IndicatorSpec], ye
                 trow.append([cell, _count(r["denominator"], doc.threshold) if r["denominator"] is not None
                              else "×", "–", "–", _esc(reason_text.get(r["reason"] or "", ""))])
             else:
-                f = str(fl.get(lab, "not_applicable"))
+                f = _flag_code(r, levels)
                 trow.append([cell, _count(r["denominator"], doc.threshold) if spec.unit != "rate_per_1000"
                              else _num(r["denominator"], doc.lang, 0), _value(spec, r["value"], doc.lang),
                              _ci(spec, r["ci_lower"], r["ci_upper"], doc.lang),
@@ -715,9 +708,8 @@ def _pathways_section(doc: _Doc, stays: pa.Table, year: str, unit: str | None,
 
 
 def _variation_section(doc: _Doc, res: pa.Table, year: str, names: Mapping[str, Mapping[str, str]],
-                       specs: Mapping[str, IndicatorSpec]) -> None:
-    iid = "KAD-U01S" if "KAD-U01S" in specs and pc.any(pc.equal(res["indicator_id"], "KAD-U01S")).as_py() \
-        else "KAD-U01"
+                       specs: Mapping[str, IndicatorSpec], variation: pa.Table | None) -> None:
+    iid = _variation_indicator(res)
     if iid not in specs:
         return
     spec = specs[iid]
@@ -747,6 +739,53 @@ def _variation_section(doc: _Doc, res: pa.Table, year: str, names: Mapping[str, 
     cap = f"<b>{_esc(spec.id)}</b> v{_esc(spec.version)}." + (
         " " + _esc(doc.t("Skjult: ", "Masked: ") + ", ".join(masked)) if masked else "")
     doc.figure(f"variation-{spec.id}", svg, cap, indicator=spec.id, version=spec.version)
+    _variation_table(doc, spec, year, variation)
+
+
+def _variation_table(doc: _Doc, spec: IndicatorSpec, year: str, variation: pa.Table | None) -> None:
+    """Range, ratio, coefficient of variation and SCV from :func:`kadindicators.equity.variation`."""
+    found = [] if variation is None else variation.filter(pc.equal(variation["period"], year)).to_pylist()
+    if not found:
+        return
+    v = found[0]
+
+    def num(x: float | None, digits: int) -> str:
+        return "–" if x is None or not math.isfinite(x) else _num(x, doc.lang, digits)
+
+    if v["scv_status"] == "ok":
+        scv = num(v["scv_x100"], 1)
+    elif v["scv_status"] == "withheld":
+        scv = _esc(doc.t("holdt tilbake", "withheld")) + "<sup>*</sup>"
+    else:
+        scv = "–"
+    doc.table([doc.t("Kommuner", "Municipalities"), doc.t("Vist", "Shown"), doc.t("Lavest", "Lowest"),
+               doc.t("Høyest", "Highest"), doc.t("Spennvidde", "Range"),
+               doc.t("Høyest / lavest", "Highest / lowest"),
+               doc.t("Variasjonskoeffisient", "Coefficient of variation"), "SCV × 100"],
+              [[_esc(v["municipalities"]), _esc(v["shown"]), _value(spec, v["lowest"], doc.lang),
+                _value(spec, v["highest"], doc.lang), _value(spec, v["range"], doc.lang), num(v["ratio"], 1),
+                num(v["cv"], 2), scv]],
+              cls="variation-stats", kinds=("num",) * 8)
+    note = doc.t(
+        f"{year}. Lavest, høyest, spennvidde, forholdet høyest / lavest og variasjonskoeffisienten "
+        "(standardavvik / gjennomsnitt) gjelder bare kommunene som vises. SCV × 100 (systematisk "
+        "variasjonskomponent, McPherson mfl. 1982) er variasjonen mellom kommunene utover det "
+        "tilfeldigheter alene gir, etter indirekte standardisering for alder og kjønn til regionens "
+        "rater; 0 eller mindre betyr ingen variasjon utover tilfeldigheter. Den regnes av alle kommunene.",
+        f"{year}. Lowest, highest, range, the ratio highest / lowest and the coefficient of variation "
+        "(standard deviation / mean) use only the municipalities shown. SCV × 100 (systematic component "
+        "of variation, McPherson et al. 1982) is the variation between municipalities beyond what chance "
+        "alone gives, after indirect standardisation for age and sex to the region's rates; 0 or less "
+        "means no variation beyond chance. It is computed from every municipality.")
+    if v["scv_status"] == "withheld" and v["scv_reason"] == "disclosive":
+        note += " * " + doc.t("Holdt tilbake fordi den sammen med de andre tallene kunne avslørt et "
+                              "lite tall.", "Withheld because together with the other figures it could "
+                              "reveal a small count.")
+    elif v["scv_status"] == "withheld":
+        note += " * " + doc.t("Holdt tilbake fordi det ikke kunne kontrolleres at den ikke avslører et "
+                              "lite tall.", "Withheld because it could not be checked that it reveals no "
+                              "small count.")
+    doc.add('<p class="note">' + _esc(note) + "</p>")
 
 
 # ----------------------------------------------------------------------------- entry point
@@ -864,6 +903,7 @@ class _Prepared:
     last: int
     period: str
     suppression: int
+    variation: pa.Table | None = attrs.field(default=None, eq=False)
     cache: dict[tuple[str, str], Any] = attrs.field(factory=dict, eq=False)
 
 
@@ -889,7 +929,28 @@ def _prepare(*, stays: Any, units: Any, population: Any, period: str, as_of: Any
     res, meta = _results(tables, as_of=as_of, since=dt.date(first, 1, 1), suppression=suppression,
                          confidence=0.95, period=period)
     return _Prepared(report=report, tables=tables, res=res, meta=meta, first=first, last=last,
-                     period=period, suppression=suppression)
+                     period=period, suppression=suppression,
+                     variation=_variation(tables, res, as_of=as_of, suppression=suppression))
+
+
+def _variation_indicator(res: pa.Table) -> str:
+    """KAD-U01S when the results have it (the standardised rate compares municipalities), else KAD-U01."""
+    return "KAD-U01S" if pc.any(pc.equal(res["indicator_id"], "KAD-U01S")).as_py() else "KAD-U01"
+
+
+def _variation(tables: Mapping[str, Any], res: pa.Table, *, as_of: Any, suppression: int) -> pa.Table | None:
+    """Variation between municipalities by year, its range statistics over the rows the report shows."""
+    from ..equity import variation
+
+    iid = _variation_indicator(res)
+    if tables["population"] is None or not pc.any(pc.equal(res["indicator_id"], iid)).as_py():
+        return None
+    mask = pc.and_(pc.equal(res["indicator_id"], iid), pc.is_valid(res["municipality"]))
+    for d in ("unit_id", "subperiod"):
+        mask = pc.and_(mask, pc.is_null(res[d]))
+    return variation(stays=tables["stays"], population=tables["population"], units=tables["units"],
+                     indicator=iid, period="year", as_of=as_of, suppression=suppression,
+                     results=res.filter(mask))
 
 
 def _render(p: _Prepared, *, unit: str | None, year: int | None, lang: str, overdispersion: bool,
@@ -915,7 +976,7 @@ def _render(p: _Prepared, *, unit: str | None, year: int | None, lang: str, over
     if period != "year":
         _trend_section(doc, res, [s for s in specs if s.unit != "rate_per_1000"], unit, names, period)
     _pathways_section(doc, valid, y, unit, p.cache)
-    _variation_section(doc, res, y, names, all_specs)
+    _variation_section(doc, res, y, names, all_specs, p.variation)
     _quality_section(doc, report)
     versions = json.loads(meta.get("kadindicators.indicator_versions", "{}"))
     prov = {
