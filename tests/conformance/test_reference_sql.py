@@ -36,9 +36,23 @@ def _municipality_codes() -> pa.Table:
 
 MUNICIPALITY_CODES = _municipality_codes()
 
+
+def _icpc2_codes() -> pa.Table:
+    """The ICPC-2 code list as a table (code, component), for KAD-D01: components 1 and 7 as in the
+    file, 'extension' for the Norwegian extensions, 'process' for every chapter × process code."""
+    raw = _yaml.load(SQL_DIR.parent / "codelists" / "icpc2.yaml")
+    rows = [(str(c["code"]), str(c["component"])) for c in raw["codes"]]
+    rows += [(str(c["code"]), "extension") for c in raw["norwegian_extensions"]]
+    rows += [(f"{ch['code']}{p['code']}", "process") for ch in raw["chapters"] for p in raw["process_codes"]]
+    return pa.table({"code": [r[0] for r in rows], "component": [r[1] for r in rows]})
+
+
+ICPC2_CODES = _icpc2_codes()
+
 # indicator id -> the group column the SQL returns
 GROUP = {"KAD-Q01": "unit_id", "KAD-U04": "unit_id", "KAD-Q02": "unit_id", "KAD-Q04": "unit_id"}
-for _extra, _col in (("KAD-U03", "unit_id"), ("KAD-U01", "municipality"), ("KAD-U01S", "municipality")):
+for _extra, _col in (("KAD-U03", "unit_id"), ("KAD-U01", "municipality"), ("KAD-U01S", "municipality"),
+                     ("KAD-D01", "unit_id")):
     if (SQL_DIR / f"{_extra}.sql").exists():
         GROUP[_extra] = _col
 
@@ -81,6 +95,7 @@ def run_sql_values(indicator: str, tables: dict[str, pa.Table], as_of: dt.dateti
                 schema = kadindicators.arrow_schema(name)
                 con.register(name, schema.empty_table())
         con.register("municipality_codes", MUNICIPALITY_CODES)
+        con.register("icpc2_codes", ICPC2_CODES)
         con.execute("CREATE TABLE params (as_of TIMESTAMPTZ, period VARCHAR)")
         con.execute("INSERT INTO params VALUES (?, ?)", [as_of, period])
         sql = (SQL_DIR / f"{indicator}.sql").read_text(encoding="utf-8")

@@ -7,8 +7,13 @@ to compare with on random small tables.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import re
 from collections import defaultdict
 from typing import Any
+
+from kadindicators import _yaml
+from kadindicators._resources import spec_root
 
 H = dt.timedelta(hours=1)
 D = dt.timedelta(days=1)
@@ -20,6 +25,27 @@ def _label(d: dt.date, period: str) -> str:
     if period == "quarter":
         return f"{d.year}-Q{(d.month - 1) // 3 + 1}"
     return f"{d.year}-{d.month:02d}"
+
+
+@functools.cache
+def _documentation() -> tuple[set[str], str, list[str], dict[str, set[str]]]:
+    """From the YAML files: KAD-D01's ICPC-2 diagnoses and ICD-10 pattern, KAD-D02's fields and codes."""
+    root = spec_root()
+    icpc2 = _yaml.load(root / "codelists" / "icpc2.yaml")
+    # components 1 and 7 (rubrics 01-29, 70-99) and the Norwegian extensions of those rubrics
+    diagnoses = {str(c["code"]) for c in icpc2["codes"]}
+    diagnoses |= {str(c["code"]) for c in icpc2["norwegian_extensions"] if not 30 <= int(str(c["code"])[1:3]) <= 69}
+    fields = {f["name"]: f for f in _yaml.load(root / "schema" / "stays.yaml")["fields"]}
+    scope = [name for name, f in fields.items() if f.get("recommended")] + ["discharged_to"]
+    codes: dict[str, set[str]] = {}
+    for name in scope:
+        if fields[name].get("codelist"):
+            raw = _yaml.load(root / "codelists" / f"{fields[name]['codelist']}.yaml")
+            codes[name] = {str(c["code"]) for c in raw["codes"]}
+            codes[name] |= {str(c["code"]) for c in raw.get("norwegian_extensions") or []}
+            codes[name] |= {f"{ch['code']}{p['code']}" for ch in raw.get("chapters") or []
+                            for p in raw.get("process_codes") or []}
+    return diagnoses, str(fields["diagnosis_icd10"]["pattern"]), scope, codes
 
 
 def oracle(indicator: str, stays: list[dict[str, Any]], *, as_of: dt.datetime,
@@ -86,6 +112,20 @@ def oracle(indicator: str, stays: list[dict[str, Any]], *, as_of: dt.datetime,
             known = s["admitted_from"] is not None
             den = float(known)
             num = float(known and s["admitted_from"] in ("out_of_hours", "gp"))
+        elif indicator == "KAD-D01":
+            diagnoses, icd10, _, _ = _documentation()
+            den = 1.0
+            num = float(s["diagnosis_icpc2"] in diagnoses
+                        or (s["diagnosis_icd10"] is not None and re.search(icd10, s["diagnosis_icd10"]) is not None))
+        elif indicator == "KAD-D02":
+            _, _, scope, codes = _documentation()
+            for name in scope:
+                if name == "discharged_to" and not done:
+                    continue
+                v = s[name]
+                den += 1
+                num += float(v is not None and (not isinstance(v, str) or v.strip() != "")
+                             and (name not in codes or v in codes[name]))
         else:
             raise KeyError(indicator)
         out[key][0] += num
@@ -93,5 +133,5 @@ def oracle(indicator: str, stays: list[dict[str, Any]], *, as_of: dt.datetime,
     return {k: (v[0], v[1]) for k, v in out.items()}
 
 
-ORACLE_IDS = ("KAD-P01", "KAD-P02", "KAD-Q01", "KAD-Q01A", "KAD-Q02", "KAD-Q04", "KAD-Q05", "KAD-U04",
-              "KAD-U04M", "KAD-U05")
+ORACLE_IDS = ("KAD-D01", "KAD-D02", "KAD-P01", "KAD-P02", "KAD-Q01", "KAD-Q01A", "KAD-Q02", "KAD-Q04",
+              "KAD-Q05", "KAD-U04", "KAD-U04M", "KAD-U05")

@@ -572,7 +572,9 @@ def explain(
         One row per stay with ``stay_id``, ``patient_id``, ``admitted_at``,
         ``discharged_at``, ``period``, the ``by``/``strata`` columns, ``role``
         (``numerator``, ``denominator`` or ``excluded``) and ``criterion``
-        (``numerator``, ``denominator`` or the exclusion id).
+        (``numerator``, ``denominator`` or the exclusion id). For an indicator
+        counted per stay × field (KAD-D02): one row per stay and field in scope,
+        with a ``field`` column.
 
     Examples
     --------
@@ -584,6 +586,8 @@ def explain(
     True
 
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.2.0
+       One row per stay and field for KAD-D02.
     """
     spec = get_indicator(indicator)
     by_t, _ = _dims(by, strata)
@@ -595,11 +599,17 @@ def explain(
         raise ValueError("stays are required")
     exp_t, _ = _typed(experience, "experience", schema_version, stays=stays_t)
     hosp_t, _ = _typed(hospital_admissions, "hospital_admissions", schema_version)
+    strata_t = tuple(strata)
+    if "field" in spec.stratifications and "field" not in strata_t:
+        strata_t = (*strata_t, "field")  # counted per stay × field (KAD-D02): list each field of a stay
     ctx = StayContext(stays=stays_t, units=units_t, population=pop_t, as_of=_as_of(as_of, stays_t),
-                      period=period, by=by_t, strata=tuple(strata), experience=exp_t,
+                      period=period, by=by_t, strata=strata_t, experience=exp_t,
                       hospital_admissions=hosp_t)
     version, fn = REGISTRY[spec.id]
     contrib = fn(ctx)
+    del version
+    if "field" in ctx.dims:
+        return _in_cell(_explain_fields(contrib.rows, ctx, stays_t), cell)
     n = ctx.n
     role = np.full(n, "", dtype=object)
     criterion = np.full(n, "", dtype=object)
@@ -620,14 +630,32 @@ def explain(
         cols[d] = ctx.stay_column(d)
     cols["role"] = pa.array(role.tolist(), pa.string())
     cols["criterion"] = pa.array(criterion.tolist(), pa.string())
-    out = pa.table(cols)
+    return _in_cell(pa.table(cols), cell)
+
+
+def _in_cell(out: pa.Table, cell: Mapping[str, str] | None) -> pa.Table:
+    """explain's rows with a role, in the cell."""
     keep = pc.not_equal(out["role"], "")
     for k, v in (cell or {}).items():
         if k not in out.column_names:
             raise ValueError(f"cell key {k!r} is not a column of the result ({out.column_names})")
         keep = pc.and_(keep, pc.equal(out[k], str(v)))
-    del version
     return out.filter(keep)
+
+
+def _explain_fields(rows: pa.Table, ctx: StayContext, stays: pa.Table) -> pa.Table:
+    """explain's rows for an indicator counted per stay × field: one per stay and field in scope."""
+    rows = rows.filter(pc.is_valid(rows["row"]))
+    idx = rows["row"]
+    cols: dict[str, Any] = {c: stays[c].take(idx) for c in ("stay_id", "patient_id", "admitted_at", "discharged_at")}
+    cols["period"] = rows["period"]
+    for d in ctx.dims:
+        cols[d] = rows[d]
+    role = pc.if_else(pc.greater(rows["numerator"], 0), "numerator",
+                      pc.if_else(pc.greater(rows["denominator"], 0), "denominator", ""))
+    cols["role"] = role
+    cols["criterion"] = role
+    return pa.table(cols)
 
 
 def result_metadata(table: pa.Table) -> dict[str, Any]:

@@ -33,7 +33,8 @@ def result_schema(dims: Sequence[str]) -> pa.Schema:
 
 
 PARTIAL_FIELDS = [("standard_stratum", pa.string()), ("numerator", pa.float64()),
-                  ("denominator", pa.float64()), ("sumsq", pa.float64()), ("values", pa.list_(pa.float64()))]
+                  ("denominator", pa.float64()), ("sumsq", pa.float64()), ("values", pa.list_(pa.float64())),
+                  ("stays", pa.float64())]
 
 
 def partial_schema(dims: Sequence[str]) -> pa.Schema:
@@ -68,6 +69,8 @@ def partial(spec: IndicatorSpec, contrib: Contributions, dims: Sequence[str], *,
     aggs: list[tuple[str, str]] = [("numerator", "sum"), ("denominator", "sum")]
     if "sumsq" in rows.column_names:
         aggs.append(("sumsq", "sum"))
+    if "stays" in rows.column_names:  # the stays behind a cell, where rows are not one per stay (KAD-D02)
+        aggs.append(("stays", "sum"))
     if "value" in rows.column_names:
         aggs.append(("value", "list"))
     g = rows.group_by(keys, use_threads=False).aggregate(aggs)
@@ -92,6 +95,8 @@ def partial(spec: IndicatorSpec, contrib: Contributions, dims: Sequence[str], *,
         cols["values"] = pc.cast(g["values"], pa.list_(pa.float64()))
     else:
         cols["values"] = pa.nulls(n, pa.list_(pa.float64()))
+    cols["stays"] = (pc.cast(g["stays"], pa.float64()) if "stays" in g.column_names
+                     else pa.nulls(n, pa.float64()))
     return pa.table(cols, schema=partial_schema(dims))
 
 
@@ -101,7 +106,7 @@ def merge_partials(parts: Sequence[pa.Table], dims: Sequence[str]) -> pa.Table:
     keys = ["indicator_id", "indicator_version", "period", *dims, "standard_stratum"]
     nullable = [*dims, "standard_stratum"]
     g = t.group_by(keys, use_threads=False).aggregate(
-        [("numerator", "sum"), ("denominator", "sum"), ("sumsq", "sum")])
+        [("numerator", "sum"), ("denominator", "sum"), ("sumsq", "sum"), ("stays", "sum")])
     g = g.rename_columns([c.removesuffix("_sum") for c in g.column_names])
     g = g.append_column("__g", pa.array(np.arange(g.num_rows), pa.int64()))
     # pool the median items of each cell: flatten, find each item's cell, rebuild the lists
@@ -285,6 +290,11 @@ def finalise(spec: IndicatorSpec, part: pa.Table, periods: pa.Table, dims: Seque
     # minimum denominator. Zero is shown.
     small_num = (num >= 1) & (num < t) & ("numerator" in parts)
     small_den = (den > 0) & (den < t)
+    if "stays" in parts and "stays" in g.column_names:
+        # a denominator that is not a count of stays (KAD-D02: stay × field) would reveal a small
+        # number of stays behind the cell: suppress and hide it as a small denominator
+        n_stays = _to_np(pc.fill_null(g["stays"], 0.0)).astype(np.float64)
+        small_den = small_den | ((n_stays >= 1) & (n_stays < t))
     suppressed = small_num | small_den
     # an undefined value is never shown as a result: no denominator, or nothing to standardise
     no_data = ((den <= 0) | np.isnan(value)) & ~suppressed
