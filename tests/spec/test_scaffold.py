@@ -145,18 +145,18 @@ def test_titles_are_checked(root: Path) -> None:
 
 def test_cli_new(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """spec new writes both files (exit 0), refuses a second time (3) and a bad id (2)."""
-    args = ["spec", "new", "KAD-E01", "--title-nb", "Andel x", "--title-en", "Share of x",
+    args = ["spec", "new", "KAD-X91", "--title-nb", "Andel x", "--title-en", "Share of x",
             "--unit", "rate_per_1000", "--type", "equity", "--spec-root", str(root), "--lang", "en"]
     assert main(args) == 0
     out = capsys.readouterr().out
-    assert "KAD-E01.yaml" in out and "basic.yaml" in out and "TODO" in out
-    assert load_indicator_file(root / "indicators" / "KAD-E01.yaml").unit == "rate_per_1000"
+    assert "KAD-X91.yaml" in out and "basic.yaml" in out and "TODO" in out
+    assert load_indicator_file(root / "indicators" / "KAD-X91.yaml").unit == "rate_per_1000"
     assert main(args) == 3
     assert "exists already" in capsys.readouterr().err
     assert main(["spec", "new", "Q01", "--title-nb", "x", "--title-en", "x", "--spec-root", str(root)]) == 2
     assert "passer ikke med" in capsys.readouterr().err
-    assert main(["spec", "new", "KAD-E02", "--title-nb", "x\ny", "--title-en", "x", "--spec-root", str(root)]) == 2
-    assert main(["spec", "lint", str(root / "indicators" / "KAD-E01.yaml"), "--no-conformance"]) == 0
+    assert main(["spec", "new", "KAD-X92", "--title-nb", "x\ny", "--title-en", "x", "--spec-root", str(root)]) == 2
+    assert main(["spec", "lint", str(root / "indicators" / "KAD-X91.yaml"), "--no-conformance"]) == 0
 
 
 def test_case_template_parameters_match_the_unit() -> None:

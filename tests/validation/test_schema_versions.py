@@ -122,3 +122,19 @@ def test_experience_from_a_norwegian_workbook_sheet(tmp_path: Path) -> None:
     report = kad.validate(stays=path, experience=path, as_of=AS_OF)
     assert report.summaries["experience"].rows_valid == 2
     assert report.tables["experience"]["responded"].to_pylist() == [True, False]
+
+
+def test_an_empty_optional_key_part_is_a_value_of_its_own() -> None:
+    """Two whole-year rows for one municipality and year repeat the key (month empty in both)."""
+    hosp = {"municipality": ["3301", "3301", "3303"], "year": ["2024", "2024", "2024"],
+            "month": [None, None, None], "admissions": ["10", "11", "12"]}
+    report = kad.validate(hospital_admissions=hosp, as_of=AS_OF)
+    dups = report.issues.filter(pc.equal(report.issues["rule"], "duplicate-key")).to_pylist()
+    assert [d["row"] for d in dups] == [1, 2]
+    assert dups[0]["value"] == "3301 / 2024 / -"
+    assert report.summaries["hospital_admissions"].rows_valid == 1
+    # a questionnaire sent but not answered twice: one non-response row per questionnaire
+    exp = {"response_id": ["R1", "R1"], "stay_id": ["A1", "A1"], "respondent": ["patient", "patient"],
+           "responded": [False, False], "item": [None, None], "score": [None, None]}
+    rep = kad.validate(stays=STAYS, experience=exp, as_of=AS_OF)
+    assert rep.summaries["experience"].rows_rejected == 2

@@ -26,7 +26,7 @@ from ..schema import TIMEZONE, arrow_schema
 from ..spec.indicators import IndicatorSpec, load_indicators
 from ..spec.loader import load_schema
 from . import documentation, hospital, pathways, quality, utilisation  # noqa: F401  (registers them)
-from . import experience as _experience  # noqa: F401  (a module; "experience" is also an argument)
+from . import experience as _experience  # (a module; "experience" is also an argument)
 from ._context import PERIODS, StayContext, _oslo, periods_from_labels
 from ._engine import (
     finalise,
@@ -255,6 +255,9 @@ def _run(*, stays: Any, units: Any, population: Any, experience: Any = None, hos
         out.append((spec, partial(spec, contrib, ctx.dims, reference_denominators=reference_denominators),
                     scales(contrib)))
         excluded[iid] = {k: int(pc.sum(v).as_py() or 0) for k, v in contrib.excluded.items()}
+        for k, v in contrib.excluded_reference.items():  # reference cells: counted once, like their rows
+            excluded[iid][k] = excluded[iid].get(k, 0) + (int(pc.sum(v).as_py() or 0) if reference_denominators
+                                                          else 0)
         # stays that take part (denominator or numerator): with the exclusions, every stay is accounted for
         roles = [m for m in (contrib.denominator_mask, contrib.numerator_mask) if m is not None]
         counted[iid] = int(pc.sum(functools.reduce(pc.or_, roles)).as_py() or 0) if roles else 0
@@ -514,6 +517,7 @@ def merge(partials: Sequence[pa.Table], *, suppression: int = 5, confidence: flo
     excluded: dict[str, dict[str, int]] = {}
     for m in metas:
         for iid, reasons in m["excluded_by_reason"].items():
+            excluded.setdefault(iid, {})  # also an indicator without exclusion ids (KAD-E01)
             for reason, n in reasons.items():
                 excluded.setdefault(iid, {}).setdefault(reason, 0)
                 excluded[iid][reason] += n
@@ -574,7 +578,10 @@ def explain(
         (``numerator``, ``denominator`` or ``excluded``) and ``criterion``
         (``numerator``, ``denominator`` or the exclusion id). For an indicator
         counted per stay × field (KAD-D02): one row per stay and field in scope,
-        with a ``field`` column.
+        with a ``field`` column. The experience indicators (KAD-E*) count
+        questionnaires, not stays: one row per questionnaire (per scored answer when
+        stratified by ``item``), with ``response_id``, ``respondent`` and ``score`` too
+        (``kadindicators.indicators.experience.explain_questionnaires``).
 
     Examples
     --------
@@ -606,6 +613,9 @@ def explain(
                       period=period, by=by_t, strata=strata_t, experience=exp_t,
                       hospital_admissions=hosp_t)
     version, fn = REGISTRY[spec.id]
+    if spec.id in _experience.QUESTIONNAIRE_INDICATORS:
+        # they count questionnaires, not stays: one row per questionnaire (per scored answer by item)
+        return _in_cell(_experience.explain_questionnaires(spec.id, ctx), cell)
     contrib = fn(ctx)
     del version
     if "field" in ctx.dims:

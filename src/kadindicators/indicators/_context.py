@@ -35,7 +35,11 @@ class Contributions:
     optionally ``sumsq`` (sum of squares, for means), ``value`` (one item per
     row, for medians) and ``row`` (index of the stay, for :func:`explain`).
     ``excluded`` counts stays left out, by exclusion id, as boolean masks over
-    the stays.
+    the stays. ``excluded_reference`` counts reference cells left out (e.g. the
+    municipality-periods of KAD-H01 without complete hospital figures), as boolean
+    masks over the indicator's own cells: counted with ``excluded`` in the metadata,
+    but only where the reference denominators are (like their rows), and not by
+    ``explain``, which lists stays.
     """
 
     rows: pa.Table
@@ -47,6 +51,7 @@ class Contributions:
     sumsq_scale: float = 1.0
     numerator_mask: pa.Array | None = None
     denominator_mask: pa.Array | None = None
+    excluded_reference: Mapping[str, pa.Array] = attrs.field(factory=dict)
 
 
 def _to_np(a: pa.Array | pa.ChunkedArray) -> np.ndarray:

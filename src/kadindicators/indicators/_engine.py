@@ -298,7 +298,10 @@ def finalise(spec: IndicatorSpec, part: pa.Table, periods: pa.Table, dims: Seque
     suppressed = small_num | small_den
     # an undefined value is never shown as a result: no denominator, or nothing to standardise
     no_data = ((den <= 0) | np.isnan(value)) & ~suppressed
-    hide_den = small_den
+    # complementary (statistics.suppression.complementary): a suppressed numerator takes the
+    # denominator with it, where the rest of the denominator is published elsewhere (KAD-H02:
+    # KAD stays + the health trust's hospital admissions would give the stays away)
+    hide_den = small_den | (small_num & spec.statistics.complementary)
     status = np.where(suppressed, "suppressed", np.where(no_data, "not_applicable", "ok"))
     reason = np.where(suppressed, "low_n", np.where(no_data, "no_data", ""))
     hide = suppressed | no_data

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -158,7 +158,8 @@ def _validate_table(raw: RawTable, tspec: TableSpec, schema: SchemaSpec,
     typed = pa.Table.from_arrays([columns[f.name] for f in tspec.fields],
                                  names=[f.name for f in tspec.fields])
     if len(tspec.key) > 1:
-        _flag_duplicates(collector, typed, list(tspec.key))
+        _flag_duplicates(collector, typed, list(tspec.key),
+                         optional=[k for k in tspec.key if not tspec.field(k).required])
     ctx = _checks.CheckContext(table=typed, invalid=invalid, collector=collector, schema=schema,
                                others=others, as_of=as_of)
     for rule_id in tspec.rules:
@@ -375,12 +376,18 @@ def _parse_as_strings(col: pa.ChunkedArray | pa.Array) -> pa.Array:
     return as_strings(_as_array(col))
 
 
-def _flag_duplicates(collector: IssueCollector, t: pa.Table, keys: list[str]) -> None:
+def _flag_duplicates(collector: IssueCollector, t: pa.Table, keys: list[str], *,
+                     optional: Sequence[str] = ()) -> None:
+    """Report every row whose key repeats. A row without a required key part has no key;
+    an empty ``optional`` key part is a value of its own (e.g. the month of a whole-year row)."""
     n = t.num_rows
     if n < 2:
         return
     idx = pa.array(np.arange(n))
     t2 = t.select(keys).append_column("__i", idx)
+    for k in optional:
+        t2 = t2.set_column(t2.schema.get_field_index(k), k,
+                           pc.fill_null(pc.cast(t2[k], pa.string()), "\x00empty"))
     present = functools.reduce(pc.and_, [pc.is_valid(t2[k]) for k in keys])
     if len(keys) == 1 and pa.types.is_string(t2[keys[0]].type):
         # only values whose hash repeats can repeat (a hash collision only adds a candidate)
@@ -398,7 +405,7 @@ def _flag_duplicates(collector: IssueCollector, t: pa.Table, keys: list[str]) ->
     if len(keys) == 1:
         shown = pc.cast(t[keys[0]], pa.string())
     else:
-        shown = pc.binary_join_element_wise(*[pc.cast(t[k], pa.string()) for k in keys], " / ")
+        shown = pc.binary_join_element_wise(*[pc.fill_null(pc.cast(t[k], pa.string()), "-") for k in keys], " / ")
     collector.add("duplicate-key", "+".join(keys), pa.array(mask), values=shown)
 
 
