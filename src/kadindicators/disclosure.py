@@ -637,6 +637,8 @@ def protect_results(results: pa.Table, *, threshold: int = 5) -> pa.Table:
     prot_num_ind = np.zeros(len(ind_names), bool)
     prot_den_ind = np.zeros(len(ind_names), bool)
     proportion_ind = np.zeros(len(ind_names), bool)
+    complementary_ind = np.zeros(len(ind_names), bool)
+    stays_ind = np.zeros(len(ind_names), bool)
     from .indicators import get_indicator
 
     for k, name in enumerate(ind_names):
@@ -645,6 +647,8 @@ def protect_results(results: pa.Table, *, threshold: int = 5) -> pa.Table:
         prot_num_ind[k] = "numerator" in parts and spec.unit != "median"
         prot_den_ind[k] = "denominator" in parts
         proportion_ind[k] = spec.unit == "proportion"
+        complementary_ind[k] = spec.statistics.complementary
+        stays_ind[k] = "stays" in parts
     # --- primary suppression again, as kadindicators.compute does it, with this threshold
     applies_num = prot_num_ind[ind_codes]
     with np.errstate(invalid="ignore"):
@@ -661,6 +665,10 @@ def protect_results(results: pa.Table, *, threshold: int = 5) -> pa.Table:
     vague = was_sup & (reason_in == "secondary")
     # in an earlier protection a small numerator may have got a denominator complement: either is small
     vague_den = vague | (reprotected & was_sup & np.isnan(den))
+    # a denominator compute hid with a small numerator (statistics.suppression.complementary) or
+    # for few stays behind it: hidden, but not necessarily small itself
+    compl_den = was_sup & complementary_ind[ind_codes] & np.isnan(den)
+    vague_den = vague_den | compl_den | (was_sup & stays_ind[ind_codes] & np.isnan(den))
     whole_num = _whole_by(num, ind_codes, len(ind_names))[ind_codes]
     whole_den = _whole_by(den, ind_codes, len(ind_names))[ind_codes]
     # --- cells and equations
@@ -708,7 +716,7 @@ def protect_results(results: pa.Table, *, threshold: int = 5) -> pa.Table:
         lo, hi = _large_bounds(np.concatenate([num, np.full(n_cells - n_rows, np.nan)]), t_low)
         p_rows = prim[row_cells]
         small = p_rows & ~den_null & ~vague  # the denominator is shown, so the numerator made it low_n
-        below = p_rows & den_null & ~vague_den & proportion_ind[ind_codes]  # part of a small denominator
+        below = p_rows & den_null & (~vague_den | compl_den) & proportion_ind[ind_codes]  # a small count
         lo[row_cells] = np.where(small, 1.0, np.where(p_rows, 0.0, lo[row_cells]))
         hi_small = np.where(whole_num, t_low - 1, t_low)
         hi[row_cells] = np.where(small | below, hi_small, np.where(p_rows, np.inf, hi[row_cells]))

@@ -1,9 +1,12 @@
 """Deterministic synthetic KAD data for a bundled region (demo, docs, tests, benchmarks).
 
-:func:`generate` builds the three tables of the reporting schema (``stays``,
-``units``, ``population``) for a region described in
+:func:`generate` builds the tables of the reporting schema (``stays``,
+``units``, ``population`` and, from schema 1.1.0, the optional ``experience`` and
+``hospital_admissions``) for a region described in
 ``kadindicators/_data/regions/<id>.yaml`` (default: Vestre Viken). The same
-arguments always give identical tables (``numpy.random.default_rng(seed)``).
+arguments always give identical tables (``numpy.random.default_rng(seed)``; the
+two optional tables draw from their own streams of the seed, so adding them
+changed no stay).
 Everything is vectorised with numpy and pyarrow: there is no Python loop per
 stay, so ``n_stays=10**7`` is practical for benchmarks.
 
@@ -64,7 +67,63 @@ in part (``population_in_area``) get admissions from the part in the area,
 while the population table carries the whole municipality, as Statistics Norway
 publishes it.
 
+Experience questionnaires (table ``experience``)
+------------------------------------------------
+Every figure here is **assumed** (chosen to look like a regional survey; no
+source stands behind them), so indicators computed from them show how the
+indicators behave, not how KAD units perform.
+
+- *Who is asked.* For a share (``SURVEY_SHARE``, 60 %) of completed stays a
+  questionnaire about the stay goes to the patient, or to the next of kin instead
+  when the patient is under 18, has dementia (ICPC-2 P70; 70 % of them), is 90 or
+  older (half of them), or died during the stay or within
+  ``SURVEY_DELAY_DAYS`` (14) days of discharge: a questionnaire about a stay
+  never goes to a patient who died before it would have been sent. Independently,
+  30 % (``PROFESSIONAL_SHARE``) of completed stays admitted from the
+  out-of-hours service or a GP get a questionnaire to the referring doctor, and
+  30 % of those discharged home with services or to a nursing home one to the
+  staff who took over (``follow_up_staff``). Open stays get none.
+- *Who answers.* Response rates (``RESPONSE_RATE``): patients 45 % (lower
+  under 50, higher from 67 to 89: about 50 % overall), next of kin 40 %, referring
+  doctors 35 %, follow-up staff 45 %, each shifted per unit (logit ± about 0.25),
+  so units differ. Measured on the default region: 60 % of completed stays get a
+  patient or next-of-kin questionnaire (about one in nine of them to the next of
+  kin); about 27,000 rows for 6,300 stays.
+- *What they answer.* An answered questionnaire has one row per item the code list
+  ``experience_item`` asks of that respondent (its ``respondents`` attribute), in
+  code list order; one that was not answered is one row with ``responded`` false
+  and no item or score. Scores (1-5) come from one latent experience per
+  questionnaire (standard normal, plus a unit effect of sd 0.25, minus 0.3 for a
+  stay that ended in transfer to hospital) times an item loading of 0.65, plus
+  item noise (sd 0.6), around an item mean (``ITEM_MEAN``: about 4.1 for most
+  items where higher is better, 1.7 for waiting and 1.25 for wrong treatment,
+  where lower is better), rounded and clipped to 1-5: items of one questionnaire
+  correlate at about 0.5, and about 70 % of the answers to an item where higher is
+  better are 4 or 5 (mean about 3.95). 3 % of items are left empty (not applicable or not
+  answered), more for involvement in decisions (10 %), waiting (8 %) and the
+  information at discharge (8 %).
+- ``response_id`` is ``S`` and 16 hex digits, one-to-one with the stay and the
+  respondent (a different mapping per seed).
+
+Acute hospital admissions (table ``hospital_admissions``)
+---------------------------------------------------------
+Acute somatic admissions of adult residents, from the ``population`` table (the
+same municipality numbers, valid on 1 January of each year), about
+``HOSPITAL_ADMISSIONS_PER_1000`` (110, assumed) per 1,000 adults and year
+over the region, spread over municipalities by their age structure (assumed
+relative rates per age band, ``HOSPITAL_AGE_WEIGHT``: 18-49 0.45, 50-66 1,
+67-79 2.2, 80-89 4, 90+ 4.6) and a fixed factor per municipality (lognormal, sd
+0.1), and over months with a winter peak (±10 %, highest in January) and the
+days of each month; monthly counts are Poisson draws (measured on the default
+region: 93-146 per 1,000 adults by municipality, region 110). Like the
+population table, a municipality served only in part counts all its residents.
+Coverage is uneven on purpose, so that indicators must handle it: the region's
+smallest municipality delivers whole-year rows only (month empty, the sum of its
+months) and the next smallest lacks July of the last year.
+
 .. versionadded:: 0.1.0
+.. versionchanged:: 0.2.0
+   The ``experience`` and ``hospital_admissions`` tables of schema 1.1.0.
 """
 
 from __future__ import annotations
@@ -153,16 +212,53 @@ MENTAL = "mental_health_substance"
 MINUTES_PER_DAY = 1440
 MIN_GAP_MINUTES = 120  # shortest stay and shortest time between two stays
 EPOCH = dt.date(1970, 1, 1)
-LABELLED_CODELISTS = ("sex", "care_track", "admitted_from", "discharged_to", "unit_location")
-TABLES = ("stays", "units", "population")
+LABELLED_CODELISTS = ("sex", "care_track", "admitted_from", "discharged_to", "unit_location",
+                      "experience_respondent")
+TABLES = ("stays", "units", "population", "experience", "hospital_admissions")
 FORMATS = ("csv", "parquet")
+
+# -- experience questionnaires (all assumed; see the module docstring) ------------
+
+SURVEY_SHARE = 0.6
+"""Share of completed stays whose patient (or next of kin) is sent a questionnaire."""
+SURVEY_DELAY_DAYS = 14
+"""Days after discharge the questionnaire is sent; a patient dead by then is never asked."""
+PROFESSIONAL_SHARE = 0.3
+"""Share of eligible completed stays whose referring doctor / follow-up staff are asked."""
+RESPONDENTS = ("patient", "next_of_kin", "referring_doctor", "follow_up_staff")
+RESPONSE_RATE = {"patient": 0.45, "next_of_kin": 0.40, "referring_doctor": 0.35,
+                 "follow_up_staff": 0.45}
+"""Response rate by respondent before the age and unit adjustments."""
+PROXY_SHARE = {"dementia": 0.7, "age_90": 0.5}  # next of kin answer instead of the patient
+REFERRED_BY_DOCTOR = ("out_of_hours", "gp")
+FOLLOWED_UP = ("home_with_services", "nursing_home")
+ITEM_MEAN = {"gspeq_03": 3.9, "gspeq_05": 3.7, "gspeq_07": 1.7, "gspeq_10": 1.25,
+             "prof_admission_easy": 4.2, "prof_information": 3.7}
+"""Item means on the 1-5 scale; other items 4.1 (higher is better) or 1.6 (lower is better)."""
+ITEM_LOADING = {"gspeq_07": 0.35, "gspeq_10": 0.3}  # others 0.65
+ITEM_NOISE = 0.6
+ITEM_EMPTY = {"gspeq_05": 0.10, "gspeq_07": 0.08, "prof_information": 0.08}  # others 0.03
+UNIT_EFFECT_SD = 0.25  # on the latent experience and on the logit of responding
+TRANSFER_EFFECT = -0.3
+
+# -- acute hospital admissions (assumed) -------------------------------------------
+
+HOSPITAL_ADMISSIONS_PER_1000 = 110.0
+"""Acute somatic hospital admissions per 1,000 adult residents and year, over the region."""
+HOSPITAL_AGE_WEIGHT = {"18-49": 0.45, "50-66": 1.0, "67-79": 2.2, "80-89": 4.0, "90+": 4.6}
+HOSPITAL_MUNICIPALITY_SD = 0.1
+HOSPITAL_SEASON = 0.10  # amplitude of the winter peak (cosine, highest in January)
+HOSPITAL_MISSING_MONTH = 7
+HOSPITAL_SOURCE = "Norsk pasientregister (syntetiske tall)"
+HOSPITAL_SOURCE_YEAR = "Helseforetaket, helårstall (syntetiske tall)"
+EXPERIENCE_STREAM, HOSPITAL_STREAM = 1, 2  # random streams of the seed
 
 
 # -- public API -------------------------------------------------------------------
 
 @attrs.frozen(kw_only=True)
 class SyntheticRegion:
-    """A synthetic region: the three tables of the reporting schema and how they were made.
+    """A synthetic region: the tables of the reporting schema and how they were made.
 
     Attributes
     ----------
@@ -173,6 +269,18 @@ class SyntheticRegion:
     population : pyarrow.Table
         Inhabitants by municipality, year, sex and age band, exactly
         ``arrow_schema("population")``.
+    experience : pyarrow.Table
+        Experience questionnaires about the stays, one row per questionnaire and
+        item (one row for a questionnaire not answered), exactly
+        ``arrow_schema("experience")``; empty unless made by :func:`generate`.
+
+        .. versionadded:: 0.2.0
+    hospital_admissions : pyarrow.Table
+        Acute somatic hospital admissions of adult residents by municipality, year
+        and month (or whole year), exactly ``arrow_schema("hospital_admissions")``;
+        empty unless made by :func:`generate`.
+
+        .. versionadded:: 0.2.0
     region : str
         The region id, e.g. ``"vestre-viken"``.
     years : tuple of int
@@ -186,6 +294,8 @@ class SyntheticRegion:
     >>> r = kad.synth.generate(years=(2024,), n_stays=50)
     >>> r.region, r.years, r.stays.num_rows
     ('vestre-viken', (2024,), 50)
+    >>> r.experience.schema.equals(kad.arrow_schema("experience"))
+    True
 
     .. versionadded:: 0.1.0
     """
@@ -196,6 +306,9 @@ class SyntheticRegion:
     region: str
     years: tuple[int, ...]
     seed: int
+    experience: pa.Table = attrs.field(factory=lambda: arrow_schema("experience").empty_table())
+    hospital_admissions: pa.Table = attrs.field(
+        factory=lambda: arrow_schema("hospital_admissions").empty_table())
 
 
 def generate(
@@ -206,7 +319,11 @@ def generate(
     scale: float = 1.0,
     n_stays: int | None = None,
 ) -> SyntheticRegion:
-    """Generate a synthetic region: stays, units and population.
+    """Generate a synthetic region: stays, units, population, experience and hospital admissions.
+
+    The optional tables of schema 1.1.0 (``experience``, ``hospital_admissions``)
+    are made from the stays and the population as the module docstring describes;
+    all five validate without errors together.
 
     Parameters
     ----------
@@ -242,8 +359,16 @@ def generate(
     True
     >>> kad.synth.generate(n_stays=1000).stays.num_rows
     1000
+    >>> r.experience.column_names
+    ['response_id', 'stay_id', 'respondent', 'responded', 'item', 'score']
+    >>> report = kad.validate(stays=r.stays, units=r.units, population=r.population,
+    ...                       experience=r.experience, hospital_admissions=r.hospital_admissions)
+    >>> report.rows_rejected, sorted(report.summaries)[:2]
+    (0, ['experience', 'hospital_admissions'])
 
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.2.0
+       Also makes ``experience`` and ``hospital_admissions``.
     """
     ys = _check_years(years)
     if not (isinstance(scale, (int, float)) and math.isfinite(scale) and scale > 0):
@@ -259,10 +384,13 @@ def generate(
     rng = np.random.default_rng(seed)
     stays = _stays(reg=reg, history=history, bounds=bounds, years=ys, rng=rng, scale=scale,
                    n_stays=n_stays, seed=seed, schema=schema)
+    population = _population(reg, history, ys, schema)
     return SyntheticRegion(
         stays=stays,
         units=_units(reg, history, bounds, start, end),
-        population=_population(reg, history, ys, schema),
+        population=population,
+        experience=_experience(stays, schema, seed),
+        hospital_admissions=_hospital_admissions(reg, population, ys, seed),
         region=reg.id,
         years=ys,
         seed=seed,
@@ -298,12 +426,15 @@ def write(region: SyntheticRegion, out: str | os.PathLike[str], *,
     >>> import kadindicators as kad
     >>> r = kad.synth.generate(years=(2024,), n_stays=100)
     >>> paths = kad.synth.write(r, tempfile.mkdtemp())
-    >>> sorted(paths)[:3]
-    ['population.csv', 'population.parquet', 'stays.csv']
-    >>> kad.validate(stays=paths["stays.csv"], units=paths["units.csv"]).rows_rejected
+    >>> sorted(p for p in paths if p.endswith(".csv"))
+    ['experience.csv', 'hospital_admissions.csv', 'population.csv', 'stays.csv', 'units.csv']
+    >>> kad.validate(stays=paths["stays.csv"], units=paths["units.csv"],
+    ...              experience=paths["experience.csv"]).rows_rejected
     0
 
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.2.0
+       Writes ``experience`` and ``hospital_admissions`` too.
     """
     import pyarrow.parquet as pq
 
@@ -344,8 +475,9 @@ def write_norwegian_csv(table: pa.Table, path: str | os.PathLike[str], *, table_
         A table with columns of the reporting schema (e.g. ``SyntheticRegion.stays``).
     path : path
         The file to write.
-    table_name : {"stays", "units", "population"}
-        Which table of the schema this is.
+    table_name : str
+        Which table of the schema this is (``"stays"``, ``"units"``, ``"population"``,
+        ``"experience"``, ``"hospital_admissions"``).
     norwegian_headers : bool
         Use a Norwegian alias from the schema as the column header (e.g.
         ``kjønn``) instead of the field name.
@@ -1011,6 +1143,181 @@ def _timestamps(local_minutes: np.ndarray, present: np.ndarray) -> pa.Array:
     naive = pa.array(np.where(present, local_minutes, 0) * 60_000, pa.timestamp("ms"),
                      mask=~present)
     return pc.assume_timezone(naive, timezone=TIMEZONE, ambiguous="raise", nonexistent="raise")
+
+
+# -- experience questionnaires ----------------------------------------------------------
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    out: np.ndarray = 1.0 / (1.0 + np.exp(-x))
+    return out
+
+
+def _logit(p: float) -> float:
+    return math.log(p / (1 - p))
+
+
+def _bools(col: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    out: np.ndarray = pc.fill_null(col, False).to_numpy(zero_copy_only=False).astype(bool)
+    return out
+
+
+def _experience(stays: pa.Table, schema: SchemaSpec, seed: int) -> pa.Table:
+    """Questionnaires about the stays and their answers (see the module docstring)."""
+    target = arrow_schema("experience")
+    n = stays.num_rows
+    items_cl = schema.codelists["experience_item"]
+    _check_codes(schema, {"experience_respondent": RESPONDENTS,
+                          "admitted_from": REFERRED_BY_DOCTOR, "discharged_to": FOLLOWED_UP})
+    if n == 0:
+        return target.empty_table()
+    rng = np.random.default_rng(np.random.SeedSequence([seed, EXPERIENCE_STREAM]))
+    # -- the stays, as numpy
+    completed = _bools(pc.is_valid(stays["discharged_at"]))
+    local = pc.local_timestamp(stays["discharged_at"])
+    dis_day = pc.fill_null(pc.cast(pc.cast(local, pa.date32()), pa.int32()), 0).to_numpy(
+        zero_copy_only=False).astype(np.int64)
+    died_day = pc.fill_null(pc.cast(stays["died_at"], pa.int32()), -1).to_numpy(
+        zero_copy_only=False).astype(np.int64)
+    age = pc.fill_null(stays["age"], 50).to_numpy(zero_copy_only=False).astype(np.int64)
+    dementia = _bools(pc.equal(stays["diagnosis_icpc2"], "P70"))
+    transferred = _bools(pc.equal(stays["discharged_to"], "hospital"))
+    by_doctor = _bools(pc.is_in(stays["admitted_from"], value_set=pa.array(REFERRED_BY_DOCTOR)))
+    followed = _bools(pc.is_in(stays["discharged_to"], value_set=pa.array(FOLLOWED_UP)))
+    unit_codes = pc.dictionary_encode(stays["unit_id"].combine_chunks())
+    unit = unit_codes.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    n_units = len(unit_codes.dictionary)
+    # -- draws of fixed sizes per stay and per unit first; those per answer row come last
+    u_survey, u_proxy, u_ref, u_fu = (rng.random(n) for _ in range(4))
+    u_answer = rng.random((n, len(RESPONDENTS)))
+    z = rng.standard_normal((n, len(RESPONDENTS)))
+    unit_quality = rng.normal(0.0, UNIT_EFFECT_SD, n_units)
+    unit_response = rng.normal(0.0, UNIT_EFFECT_SD, n_units)
+    # -- who is asked
+    dead_by_survey = (died_day >= 0) & (died_day <= dis_day + SURVEY_DELAY_DAYS)
+    proxy = (dead_by_survey | (age < 18) | (dementia & (u_proxy < PROXY_SHARE["dementia"]))
+             | ((age >= 90) & (u_proxy < PROXY_SHARE["age_90"])))
+    asked = np.zeros((n, len(RESPONDENTS)), dtype=bool)
+    surveyed = completed & (u_survey < SURVEY_SHARE)
+    asked[:, 0] = surveyed & ~proxy
+    asked[:, 1] = surveyed & proxy
+    asked[:, 2] = completed & by_doctor & (u_ref < PROFESSIONAL_SHARE)
+    asked[:, 3] = completed & followed & (u_fu < PROFESSIONAL_SHARE)
+    stay_q, resp_q = np.nonzero(asked)  # row-major: by stay, then respondent
+    if not stay_q.size:
+        return target.empty_table()
+    # -- who answers
+    base = np.array([_logit(RESPONSE_RATE[r]) for r in RESPONDENTS])[resp_q]
+    age_q = age[stay_q]
+    age_shift = np.where(resp_q == 0, np.where(age_q < 50, -0.4, np.where((age_q >= 67) & (age_q < 90),
+                                                                            0.2, 0.0)), 0.0)
+    p_answer = _sigmoid(base + age_shift + unit_response[unit[stay_q]])
+    answered = u_answer[stay_q, resp_q] < p_answer
+    # -- items asked of each respondent, in code list order
+    codes = list(items_cl.values)
+    first = {c.code: c for c in reversed(items_cl.codes)}  # a code's first entry in the list
+    item_attrs = [first[code].attributes for code in codes]
+    allowed = np.array([[r in tuple(a.get("respondents", ()) or ()) for a in item_attrs] for r in RESPONDENTS])
+    n_items = allowed.sum(axis=1)
+    padded = np.zeros((len(RESPONDENTS), max(int(n_items.max()), 1)), dtype=np.int64)
+    for r in range(len(RESPONDENTS)):
+        padded[r, :n_items[r]] = np.flatnonzero(allowed[r])
+    rows_q = np.where(answered, n_items[resp_q], 1)
+    q = np.repeat(np.arange(len(stay_q)), rows_q)
+    starts = np.concatenate(([0], np.cumsum(rows_q)[:-1]))
+    position = np.arange(len(q)) - starts[q]
+    has_item = answered[q]
+    item = np.where(has_item, padded[resp_q[q], position], -1)
+    # -- scores: one latent experience per questionnaire, item noise, rounded to 1-5
+    lower = np.array([a.get("direction") == "lower_is_better" for a in item_attrs])
+    mean = np.array([ITEM_MEAN.get(c, 1.6 if lo else 4.1) for c, lo in zip(codes, lower, strict=True)])
+    loading = np.array([ITEM_LOADING.get(c, 0.65) for c in codes]) * np.where(lower, -1.0, 1.0)
+    empty = np.array([ITEM_EMPTY.get(c, 0.03) for c in codes])
+    latent = (z[stay_q, resp_q] + unit_quality[unit[stay_q]]
+              + np.where(transferred[stay_q], TRANSFER_EFFECT, 0.0))
+    it = np.maximum(item, 0)
+    noise = rng.standard_normal(len(q))
+    u_empty = rng.random(len(q))
+    raw = mean[it] + loading[it] * latent[q] + ITEM_NOISE * noise
+    score = np.clip(np.rint(raw), 1, 5).astype(np.int64)
+    no_score = ~has_item | (u_empty < empty[it])
+    # -- ids: one-to-one with (stay row, respondent), opaque, by seed
+    key = (stay_q.astype(np.uint64) * np.uint64(len(RESPONDENTS)) + resp_q.astype(np.uint64))
+    response_id = _ascii([_const("S", len(stay_q)), _hex(_mix(key, seed ^ 0x5EED))])
+    stay_id = pc.take(stays["stay_id"], pa.array(stay_q[q]))
+    columns = {
+        "response_id": pc.take(response_id, pa.array(q)),
+        "stay_id": stay_id.combine_chunks() if isinstance(stay_id, pa.ChunkedArray) else stay_id,
+        "respondent": _take(RESPONDENTS, resp_q[q]),
+        "responded": pa.array(has_item, pa.bool_()),
+        "item": _take(codes, item),
+        "score": pa.array(score, pa.int64(), mask=no_score),
+    }
+    return pa.Table.from_arrays([columns[f.name] for f in target], schema=target)
+
+
+# -- acute hospital admissions ----------------------------------------------------------
+
+def _hospital_admissions(reg: _Region, population: pa.Table, years: tuple[int, ...],
+                         seed: int) -> pa.Table:
+    """Acute somatic hospital admissions of adults by municipality and month (see the module docstring)."""
+    target = arrow_schema("hospital_admissions")
+    rng = np.random.default_rng(np.random.SeedSequence([seed, HOSPITAL_STREAM]))
+    weight = pc.take(pa.array([*HOSPITAL_AGE_WEIGHT.values(), 0.0], pa.float64()),
+                     pc.fill_null(pc.index_in(population["age_band"],
+                                              value_set=pa.array(list(HOSPITAL_AGE_WEIGHT))),
+                                  len(HOSPITAL_AGE_WEIGHT)))
+    adult = pc.cast(pc.greater(weight, 0.0), pa.float64())
+    pop = pc.cast(population["population"], pa.float64())
+    cells = pa.table({"municipality": population["municipality"], "year": population["year"],
+                      "weighted": pc.multiply(pop, weight), "adults": pc.multiply(pop, adult)})
+    g = cells.group_by(["municipality", "year"]).aggregate([("weighted", "sum"), ("adults", "sum")])
+    g = g.sort_by([("municipality", "ascending"), ("year", "ascending")])
+    if g.num_rows == 0:
+        return target.empty_table()
+    code = g["municipality"].to_pylist()
+    year = g["year"].to_numpy().astype(np.int64)
+    weighted = g["weighted_sum"].to_numpy()
+    adults = g["adults_sum"].to_numpy()
+    # each code belongs to one of the region's municipalities (its factor and coverage role)
+    owner = {c: i for i, m in enumerate(reg.municipalities) for c in (m.code, *m.former)}
+    muni = np.array([owner.get(c, -1) for c in code])
+    factor = np.exp(rng.normal(0.0, HOSPITAL_MUNICIPALITY_SD, len(reg.municipalities) + 1))[muni]
+    # per year: the region's rate per adult, shared out by age structure and factor
+    expected = np.zeros(len(code))
+    for y in np.unique(year):
+        here = year == y
+        share = weighted[here] * factor[here]
+        expected[here] = (HOSPITAL_ADMISSIONS_PER_1000 / 1000 * adults[here].sum()
+                          * share / max(share.sum(), 1e-9))
+    months = np.arange(1, 13)
+    days = np.array([[(dt.date(int(y) + m // 12, m % 12 + 1, 1) - dt.date(int(y), m, 1)).days
+                      for m in months] for y in year], dtype=float)
+    season = 1 + HOSPITAL_SEASON * np.cos(2 * np.pi * (months - 1) / 12)
+    w = days * season
+    counts = rng.poisson(expected[:, None] * w / w.sum(axis=1, keepdims=True))
+    # coverage: the smallest municipality reports whole years, the next smallest misses a month
+    by_size = sorted(range(len(reg.municipalities)), key=lambda i: (reg.municipalities[i].population, i))
+    whole = muni == by_size[0]
+    gap = (muni == (by_size[1] if len(by_size) > 1 else -2)) & (year == years[-1])
+    keep = np.ones(counts.shape, dtype=bool)
+    keep[whole] = False
+    keep[gap, HOSPITAL_MISSING_MONTH - 1] = False
+    r_month, c_month = np.nonzero(keep)
+    r_whole = np.flatnonzero(whole)
+    rows = np.concatenate((r_month, r_whole))
+    month = np.concatenate((c_month + 1, np.zeros(len(r_whole), dtype=np.int64)))
+    n_adm = np.concatenate((counts[r_month, c_month], counts[r_whole].sum(axis=1)))
+    order = np.lexsort((month, year[rows], rows))
+    rows, month, n_adm = rows[order], month[order], n_adm[order]
+    src = np.where(month == 0, 1, 0)
+    columns = {
+        "municipality": pc.take(g["municipality"], pa.array(rows)).combine_chunks(),
+        "year": pa.array(year[rows], pa.int64()),
+        "month": pa.array(month, pa.int64(), mask=month == 0),
+        "admissions": pa.array(n_adm.astype(np.int64), pa.int64()),
+        "source": _take([HOSPITAL_SOURCE, HOSPITAL_SOURCE_YEAR], src),
+    }
+    return pa.Table.from_arrays([columns[f.name] for f in target], schema=target)
 
 
 # -- writing ------------------------------------------------------------------------------

@@ -158,6 +158,60 @@ def test_demo_runs_the_chain() -> None:
     assert len(wb.sheetnames) >= 3
 
 
+def test_demo_validates_and_uses_the_optional_tables() -> None:
+    """The demo writes experience and hospital admissions, validates them with the rest, and computes
+    every registered proposed indicator into a file of its own, protected like the main one."""
+    import json
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    import kadindicators as kad
+    from kadindicators.indicators import REGISTRY
+
+    from ..test_no_network import offline_demo
+
+    run = offline_demo()
+    assert run["code"] == 0
+    data, reports = run["out"] / "data", run["out"] / "reports"
+    for name in ("experience.csv", "hospital_admissions.csv"):
+        assert (data / name).is_file(), name
+    doc = json.loads((reports / "validation.json").read_text(encoding="utf-8"))
+    for name in ("experience", "hospital_admissions"):
+        summary = doc["tables"][name]
+        assert summary["rows_read"] == summary["rows_valid"] > 0 and summary["rows_rejected"] == 0
+    text = (reports / "validation_en.txt").read_text(encoding="utf-8")
+    assert "experience: " in text and "hospital_admissions: " in text
+    # adopted indicators only in the main file, the registered proposed ones in their own
+    main_ids = set(pq.read_table(reports / "indicators.parquet")["indicator_id"].to_pylist())
+    proposed = [s.id for s in kad.catalogue(status="proposed") if s.id in REGISTRY]
+    assert main_ids and not main_ids & set(proposed)
+    assert proposed, "KAD-P01 and KAD-P02 are proposed and implemented"
+    res = pq.read_table(reports / "indicators_proposed.parquet")
+    assert set(res["indicator_id"].to_pylist()) == set(proposed)
+    meta = res.schema.metadata
+    assert b"kadindicators.disclosure" in meta  # protected, units and municipalities together
+    assert set(json.loads(meta[b"kadindicators.indicator_versions"])) == set(proposed)
+    assert json.loads(meta[b"kadindicators.by"]) == ["unit_id", "municipality"]
+    # no count from 1 to 4 is shown for a proportion (numerator and denominator are counts), in either file
+    for t in (res, pq.read_table(reports / "indicators.parquet")):
+        ids = [i for i in set(t["indicator_id"].to_pylist()) if kad.get_indicator(i).unit == "proportion"]
+        counts = t.filter(pc.is_in(t["indicator_id"], value_set=pa.array(ids)))
+        assert counts.num_rows > 0
+        for col in ("numerator", "denominator"):
+            shown = pc.drop_null(counts[col]).to_pylist()
+            assert not [v for v in shown if 0 < v < 5], col
+    csv_text = (reports / "indicators_proposed.csv").read_text(encoding="utf-8-sig")
+    assert csv_text.count("\n") == res.num_rows + 1
+    # experience indicators were computed from the questionnaires (some values, not only no_data)
+    experience_ids = [i for i in proposed
+                      if "experience" in kad.get_indicator(i).raw["data_requirements"]["tables"]]
+    for iid in experience_ids:
+        rows = res.filter(pc.equal(res["indicator_id"], iid))
+        assert "ok" in rows["status"].to_pylist(), iid
+
+
 def test_compute_command(files: tuple[Path, Path], tmp_path: Path) -> None:
     """kadindicators compute writes a CSV of results with suppressed cells left empty."""
     s, u = files

@@ -118,14 +118,14 @@ def oracle(indicator: str, stays: list[dict[str, Any]], *, as_of: dt.datetime,
             num = float(s["diagnosis_icpc2"] in diagnoses
                         or (s["diagnosis_icd10"] is not None and re.search(icd10, s["diagnosis_icd10"]) is not None))
         elif indicator == "KAD-D02":
+            # each stay once; its numerator is its own share of recorded fields among those in scope
             _, _, scope, codes = _documentation()
-            for name in scope:
-                if name == "discharged_to" and not done:
-                    continue
-                v = s[name]
-                den += 1
-                num += float(v is not None and (not isinstance(v, str) or v.strip() != "")
-                             and (name not in codes or v in codes[name]))
+            fields = [name for name in scope if name != "discharged_to" or done]
+            hits = sum(1 for name in fields
+                       if s[name] is not None and (not isinstance(s[name], str) or s[name].strip() != "")
+                       and (name not in codes or s[name] in codes[name]))
+            den = 1.0
+            num = hits / len(fields)
         else:
             raise KeyError(indicator)
         out[key][0] += num

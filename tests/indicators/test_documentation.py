@@ -12,6 +12,7 @@ import hashlib
 import random
 import re
 from collections import defaultdict
+from fractions import Fraction
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -24,6 +25,7 @@ from hypothesis import strategies as st
 import kadindicators as kad
 from kadindicators import _yaml
 from kadindicators._resources import spec_root
+from kadindicators.disclosure import protect_results
 from kadindicators.indicators.documentation import completeness_fields, diagnosis_codes, recorded
 from kadindicators.schema import arrow_schema
 from kadindicators.spec.indicators import load_indicators
@@ -91,9 +93,9 @@ def _dim(s: dict[str, Any], d: str) -> Any:
 
 
 def oracle(iid: str, stays: list[dict[str, Any]], *, by: tuple[str, ...], strata: tuple[str, ...],
-           period: str = "quarter", as_of: dt.datetime = AS_OF) -> dict[tuple[Any, ...], list[int]]:
-    """(period, *by, *strata) -> [numerator, denominator, stays behind the cell]."""
-    out: dict[tuple[Any, ...], list[int]] = defaultdict(lambda: [0, 0, 0])
+           period: str = "quarter", as_of: dt.datetime = AS_OF) -> dict[tuple[Any, ...], list[Fraction]]:
+    """(period, *by, *strata) -> [numerator, denominator], as exact fractions."""
+    out: dict[tuple[Any, ...], list[Fraction]] = defaultdict(lambda: [Fraction(0), Fraction(0)])
     for s in stays:
         label = _label(s["admitted_at"].date(), period)
         if iid == "KAD-D01":
@@ -102,20 +104,19 @@ def oracle(iid: str, stays: list[dict[str, Any]], *, by: tuple[str, ...], strata
             cell = out[(label, *(_dim(s, d) for d in (*by, *strata)))]
             cell[0] += icpc or icd
             cell[1] += 1
-            cell[2] += 1
             continue
         done = s["discharged_at"] is not None and s["discharged_at"].astimezone(UTC) <= as_of.astimezone(UTC)
-        seen = set()
-        for name in ORACLE_FIELDS:
-            key = (label, *(name if d == "field" else _dim(s, d) for d in (*by, *strata)))
-            cell = out[key]
-            if name == "discharged_to" and not done:
-                continue  # still a row (0/0) with the field stratum
-            cell[0] += _is_recorded(name, s[name])
+        fields = [name for name in ORACLE_FIELDS if name != "discharged_to" or done]
+        if "field" not in strata:  # the stay once, with its own share of recorded fields
+            cell = out[(label, *(_dim(s, d) for d in (*by, *strata)))]
+            cell[0] += Fraction(sum(_is_recorded(name, s[name]) for name in fields), len(fields))
             cell[1] += 1
-            if key not in seen:
-                cell[2] += 1
-                seen.add(key)
+            continue
+        for name in ORACLE_FIELDS:  # per field: the stay once in each field's cell
+            cell = out[(label, *(name if d == "field" else _dim(s, d) for d in (*by, *strata)))]
+            if name in fields:  # discharged_to of an open stay: still a row (0/0)
+                cell[0] += _is_recorded(name, s[name])
+                cell[1] += 1
     return dict(out)
 
 
@@ -267,8 +268,10 @@ def test_d02_typed_table_with_field_stratum_and_open_stays() -> None:
     assert got == {"municipality": (3.0, 4.0), "admitted_from": (2.0, 4.0),
                    "examined_before_admission": (2.0, 4.0), "diagnosis_icpc2": (3.0, 4.0),
                    "discharged_to": (1.0, 3.0)}
+    # overall: each stay once with its own share, S0 5/5, S1 2/5, S2 1/5, S3 (open) 3/4; not 11/19
     overall = _run(_typed(rows), "KAD-D02", period="year").to_pylist()
-    assert [(r["numerator"], r["denominator"]) for r in overall] == [(11.0, 19.0)]
+    assert [(r["numerator"], r["denominator"]) for r in overall] == [(pytest.approx(2.35, abs=1e-12), 4.0)]
+    assert overall[0]["value"] == pytest.approx(2.35 / 4, abs=1e-12)
     meta = kad.result_metadata(_run(_typed(rows), "KAD-D02", period="year"))
     assert meta["stays_counted"]["KAD-D02"] == 4 and meta["excluded_by_reason"]["KAD-D02"] == {}
 
@@ -288,12 +291,37 @@ def test_field_is_refused_for_d01_and_both_need_no_other_table() -> None:
     assert set(res["indicator_id"].to_pylist()) == {"KAD-D01", "KAD-D02"}
 
 
-def test_d02_few_stays_are_suppressed_even_with_many_stay_fields() -> None:
-    """Two stays are ten stay-fields: the cell is still suppressed, its denominator hidden."""
-    rows = [_done(i, municipality="3301", admitted_from="gp", examined_before_admission=True,
-                  diagnosis_icpc2="R81") for i in range(2)]
-    row = kad.compute(stays=_typed(rows), indicators=["KAD-D02"], by=("unit_id",), suppression=5).to_pylist()[0]
-    assert (row["suppressed"], row["numerator"], row["denominator"]) == (True, None, None)
+def test_d02_overall_counts_stays_and_suppresses_like_a_count() -> None:
+    """Overall, the denominator is the number of stays (no extra column) and a fractional numerator
+    from 1 to below the threshold is suppressed: 5 stays with 4.75 are, 6 stays with 5.75 are not."""
+    full = {"municipality": "3301", "admitted_from": "gp", "examined_before_admission": True,
+            "diagnosis_icpc2": "R81"}
+    for n, shown in ((2, False), (5, False), (6, True)):
+        rows = [_done(i, **full) for i in range(n - 1)] + [_stay(n, **{**full, "examined_before_admission": None})]
+        res = kad.compute(stays=_typed(rows), indicators=["KAD-D02"], by=("unit_id",), suppression=5,
+                          as_of=AS_OF)
+        assert "stays" not in res.column_names
+        row = res.to_pylist()[0]
+        assert row["suppressed"] is not shown
+        assert row["denominator"] == (None if n < 5 else float(n))
+        assert row["numerator"] == (pytest.approx(n - 0.25, abs=1e-12) if shown else None)
+    partial = kad.compute_partials(stays=_typed(rows), units=UNITS, indicators=["KAD-D02"], by=("unit_id",),
+                                   since=dt.date(2024, 1, 1), as_of=AS_OF)
+    # the partial's optional stays column is empty; integer numerators r * 60 / s, scaled by 1/60 at the end
+    assert partial["stays"].null_count == partial.num_rows
+    assert partial["numerator"].to_pylist() == [5 * 60 + 45] and partial["denominator"].to_pylist() == [6]
+    assert kad.result_metadata(partial)["scales"]["KAD-D02"] == [1 / 60, 1.0, 1.0]
+
+
+def test_d02_results_can_be_protected() -> None:
+    """Complementary suppression works on KAD-D02 by unit and by municipality (each cell counts stays)."""
+    r = kad.synth.generate(years=(2024,), seed=3, scale=0.3)
+    parts = [kad.compute(stays=r.stays, units=r.units, indicators=["KAD-D02"], by=(by,), period="quarter")
+             for by in ("unit_id", "municipality")]
+    parts = [p.set_column(p.schema.get_field_index(c), c, pc.fill_null(p[c], "ukjent"))
+             if c in p.column_names else p for p, c in zip(parts, ("unit_id", "municipality"), strict=True)]
+    protected = protect_results(pa.concat_tables(parts, promote_options="default"))
+    assert protected.num_rows == sum(p.num_rows for p in parts)
 
 
 # -- properties ----------------------------------------------------------------------------------
@@ -307,7 +335,9 @@ def test_agrees_with_the_oracle(stays: pa.Table, dims: tuple[tuple[str, ...], tu
     strata = _dims_for(iid, by, strata)
     want = oracle(iid, stays.to_pylist(), by=by, strata=strata)
     got = _cells(_run(stays, iid, by, strata), (*by, *strata))
-    assert got == {k: (float(v[0]), float(v[1])) for k, v in want.items()}
+    assert set(got) == set(want)
+    for key, (num, den) in want.items():  # the overall D02 numerator is a sum of fractions (times 1/60)
+        assert got[key] == (pytest.approx(float(num), rel=1e-12, abs=1e-12), float(den))
 
 
 @settings(max_examples=30)
@@ -349,21 +379,27 @@ def test_additive_over_patient_partitions(stays: pa.Table, dims: tuple[tuple[str
     parts = [_cells(_run(h, iid, by, strata), keys) for h in _halves(stays)]
     assert set(whole) == set().union(*parts)
     for key, (num, den) in whole.items():
-        assert sum(p[key][0] for p in parts if key in p) == num
+        assert sum(p[key][0] for p in parts if key in p) == pytest.approx(num, rel=1e-12, abs=1e-12)
         assert sum(p[key][1] for p in parts if key in p) == den
 
 
 @settings(max_examples=25)
 @given(stays=TABLES)
-def test_fields_add_up_to_the_overall_share(stays: pa.Table) -> None:
-    """KAD-D02: the cells of the field stratum add up to the overall cell (one row per stay × field)."""
-    per_field = _run(stays, "KAD-D02", strata=("field",))
+def test_fields_and_the_overall_share_count_the_same_stays(stays: pa.Table) -> None:
+    """KAD-D02: the overall denominator is the stays of the cell, the denominator of every recommended
+    field; where all or none of the stays are completed, the overall share is the mean of the fields'."""
+    per_field: dict[tuple[Any, ...], dict[str, tuple[float, float]]] = defaultdict(dict)
+    for r in _run(stays, "KAD-D02", strata=("field",)).to_pylist():
+        per_field[(r["period"], r["unit_id"])][r["field"]] = (r["numerator"], r["denominator"])
     overall = _cells(_run(stays, "KAD-D02"), ("unit_id",))
-    summed: dict[tuple[Any, ...], list[float]] = defaultdict(lambda: [0.0, 0.0])
-    for r in per_field.to_pylist():
-        summed[(r["period"], r["unit_id"])][0] += r["numerator"]
-        summed[(r["period"], r["unit_id"])][1] += r["denominator"]
-    assert {k: tuple(v) for k, v in summed.items()} == overall
+    assert set(per_field) == set(overall)
+    for key, (num, den) in overall.items():
+        fields = per_field[key]
+        assert all(fields[f][1] == den for f in ORACLE_FIELDS if f != "discharged_to")
+        done = fields["discharged_to"][1]
+        if done in (0, den):  # every stay has the same number of fields in scope
+            k = len(ORACLE_FIELDS) - (done == 0)
+            assert num == pytest.approx(sum(n for n, _ in fields.values()) / k, rel=1e-12, abs=1e-12)
 
 
 @settings(max_examples=20)
@@ -392,7 +428,8 @@ def test_explain_lists_the_stays_of_d01() -> None:
 
 
 def test_explain_lists_each_field_of_a_stay_for_d02() -> None:
-    """explain gives KAD-D02 one row per stay and field in scope, and counts like the result cell."""
+    """explain gives KAD-D02 one row per stay and field in scope (a stay's share is its fields' roles);
+    with the field stratum it lists the stays of the field's cell."""
     rows = [_done(0, municipality="3301", admitted_from="gp", diagnosis_icpc2="R81"), _stay(1, municipality="xx")]
     listed = kad.explain("KAD-D02", stays=_typed(rows), cell={"period": "2024"})
     got = {(r["stay_id"], r["field"]): r["role"] for r in listed.to_pylist()}
@@ -417,5 +454,5 @@ def test_on_the_synthetic_region() -> None:
     res = kad.compute(stays=r.stays, units=r.units, indicators=["KAD-D02"], by=(), strata=("field",))
     assert res["field"].to_pylist() == sorted(completeness_fields())
     region = kad.compute(stays=r.stays, units=r.units, indicators=["KAD-D02"], by=()).to_pylist()[0]
-    assert region["denominator"] == 4 * r.stays.num_rows + sum(  # completed stays add discharged_to
-        1 for d in r.stays["discharged_at"].to_pylist() if d is not None)
+    assert region["denominator"] == r.stays.num_rows  # each stay once
+    assert 0.8 < region["value"] <= 1.0

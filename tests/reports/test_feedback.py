@@ -126,6 +126,14 @@ def test_region_report_nb(region) -> None:  # type: ignore[no-untyped-def]
     assert fp in rep.html
     assert "KAD-Q01 1.0.0" in rep.html and f"kadindicators {kad.__version__}" in rep.html
     assert "Tilbakemeldingsrapport" in rep.html and "Traktplott" in rep.html
+    # without the optional tables: one line each where their sections would be, no empty plot;
+    # documentation quality (from the stays alone) is there
+    assert not any(f.startswith(("experience", "hospital")) for f in rep.figures)
+    for sid, text in (("experience", "Ingen erfaringsdata: tabellen experience er ikke gitt"),
+                      ("hospital", "Ingen sykehustall: tabellen hospital_admissions er ikke gitt")):
+        part = rep.html.split(f'<section id="{sid}">')[1].split("</section>")[0]
+        assert text in part and "<table" not in part and "<svg" not in part
+    assert 'class="documentation"' in rep.html.split('<section id="quality">')[1]
 
 
 def test_report_is_deterministic(region) -> None:  # type: ignore[no-untyped-def]

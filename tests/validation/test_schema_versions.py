@@ -86,7 +86,7 @@ def test_summary_counts_and_effect_of_a_duplicate_key() -> None:
     assert set(effect[0]["indicators"]) == on_stays
     en, nb = report.summary_text(lang="en"), report.summary_text(lang="nb")
     assert "stays: 3 rows read = 1 accepted + 2 rejected; 0 accepted rows with warnings" in en
-    assert "2 rows rejected (duplicate-key, stay_id): in no indicator; would otherwise count in KAD-" in en
+    assert f"2 rows rejected (duplicate-key, stay_id): left out of all {len(on_stays)} indicators on stays" in en
     assert "stays: 3 rader lest = 1 godkjent + 2 avvist" in nb
     one = kad.validate(stays={k: v[:1] for k, v in STAYS.items()}, as_of=AS_OF).summary_text(lang="en")
     assert "stays: 1 row read = 1 accepted + 0 rejected" in one
@@ -138,3 +138,26 @@ def test_an_empty_optional_key_part_is_a_value_of_its_own() -> None:
            "responded": [False, False], "item": [None, None], "score": [None, None]}
     rep = kad.validate(stays=STAYS, experience=exp, as_of=AS_OF)
     assert rep.summaries["experience"].rows_rejected == 2
+
+
+def test_every_spec_yaml_is_portable_and_texts_are_whole() -> None:
+    """Every spec file parses with PyYAML too, and no nb/en text was cut at an unquoted comma."""
+    import yaml
+
+    from kadindicators._resources import spec_root
+    from kadindicators.errors import SpecError
+    from kadindicators.spec.loader import _text
+
+    def walk(o: object, where: str) -> None:
+        if isinstance(o, dict):
+            assert not ({"nb", "en"} <= set(o) and set(o) - {"nb", "en"}), where
+            for k, v in o.items():
+                walk(v, f"{where}.{k}")
+        elif isinstance(o, list):
+            for i, v in enumerate(o):
+                walk(v, f"{where}[{i}]")
+
+    for path in sorted(spec_root().rglob("*.yaml")):
+        walk(yaml.safe_load(path.read_text(encoding="utf-8")), str(path))
+    with pytest.raises(SpecError, match="quote"):
+        _text({"nb": "Kjønn (1 mann", "2 kvinne).": None, "en": "Sex"}, Path("x.yaml"), "description")

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    import argparse
     from importlib.machinery import ModuleSpec
     from types import ModuleType
 
@@ -21,6 +22,16 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 def t(lang: str, nb: str, en: str) -> str:
     """Pick the text for ``lang``."""
     return en if lang == "en" else nb
+
+
+def add_optional_tables(p: argparse.ArgumentParser, lang: str) -> None:
+    """Add ``--experience`` and ``--hospital-admissions``: the optional tables of schema 1.1.0."""
+    p.add_argument("--experience", metavar="FILE",
+                   help=t(lang, "erfaringsfil: svar på erfaringsundersøkelser om oppholdene (valgfri)",
+                          "experience file: answers to experience questionnaires about the stays (optional)"))
+    p.add_argument("--hospital-admissions", metavar="FILE",
+                   help=t(lang, "fil med akutte sykehusinnleggelser per kommune og år eller måned (valgfri)",
+                          "file of acute hospital admissions by municipality and year or month (optional)"))
 
 
 def progress(msg: str) -> None:

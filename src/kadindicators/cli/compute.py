@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ._common import progress, t, warn_if_low_threshold, write_safe_csv
+from ._common import add_optional_tables, progress, t, warn_if_low_threshold, write_safe_csv
 
 
 def add_parser(sub: argparse._SubParsersAction, lang: str,  # type: ignore[type-arg]
@@ -21,19 +21,23 @@ def add_parser(sub: argparse._SubParsersAction, lang: str,  # type: ignore[type-
         epilog=t(lang, "Eksempler:", "Examples:") + """
   kadindicators compute --stays opphold.csv --units enheter.csv -o resultater.parquet
   kadindicators compute --stays s.parquet --units u.parquet --population p.parquet \\
-      --by municipality --period quarter --format csv -o results.csv""",
+      --by municipality --period quarter --format csv -o results.csv
+  kadindicators compute --stays opphold.csv --units enheter.csv --experience erfaringer.csv \\
+      --indicators KAD-E01 --strata respondent -o erfaringer-resultater.csv""",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         parents=parents,
     )
     p.add_argument("--stays", required=True, metavar="FILE")
     p.add_argument("--units", metavar="FILE")
     p.add_argument("--population", metavar="FILE")
+    add_optional_tables(p, lang)
     p.add_argument("--indicators", metavar="ID,...",
                    help=t(lang, "kommaseparerte indikator-id-er (standard: alle vedtatte)",
                           "comma-separated indicator ids (default: every adopted one)"))
     p.add_argument("--by", default="unit_id",
                    help="unit_id | municipality | host_municipality | region (comma-separated)")
-    p.add_argument("--strata", default="", help="sex,age_band,care_track,admitted_from")
+    p.add_argument("--strata", default="",
+                   help="sex,age_band,care_track,admitted_from | respondent,item (KAD-E*) | field (KAD-D02)")
     p.add_argument("--period", choices=("year", "quarter", "month"), default="year")
     p.add_argument("--as-of", metavar="DATE")
     p.add_argument("--suppression", type=int, default=5, metavar="N")
@@ -54,13 +58,16 @@ def run(args: argparse.Namespace) -> int:
 
     lang = args.lang
     warn_if_low_threshold(lang, args.suppression)
-    report = validate(stays=args.stays, units=args.units, population=args.population)
+    report = validate(stays=args.stays, units=args.units, population=args.population,
+                      experience=args.experience, hospital_admissions=args.hospital_admissions)
     for s in report.summaries.values():
         progress(t(lang, f"{s.table}: {s.rows_valid} av {s.rows_read} rader brukt ({s.rows_rejected} avvist)",
                    f"{s.table}: {s.rows_valid} of {s.rows_read} rows used ({s.rows_rejected} rejected)"))
     split = [x.strip() for x in (args.indicators or "").split(",") if x.strip()]
     result = compute(stays=report.valid, units=report.tables.get("units"),
-                     population=report.tables.get("population"), indicators=split or None,
+                     population=report.tables.get("population"),
+                     experience=report.tables.get("experience"),
+                     hospital_admissions=report.tables.get("hospital_admissions"), indicators=split or None,
                      by=tuple(x for x in args.by.split(",") if x), period=args.period,
                      strata=tuple(x for x in args.strata.split(",") if x), as_of=args.as_of,
                      suppression=args.suppression, confidence=args.confidence,

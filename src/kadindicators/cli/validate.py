@@ -7,7 +7,14 @@ import datetime as dt
 import sys
 from pathlib import Path
 
-from ._common import pandas_left_unloaded, progress, running_as_program, t, write_safe_csv
+from ._common import (
+    add_optional_tables,
+    pandas_left_unloaded,
+    progress,
+    running_as_program,
+    t,
+    write_safe_csv,
+)
 
 
 def add_parser(sub: argparse._SubParsersAction, lang: str,  # type: ignore[type-arg]
@@ -17,17 +24,20 @@ def add_parser(sub: argparse._SubParsersAction, lang: str,  # type: ignore[type-
         help=t(lang, "valider et uttrekk mot rapporteringsskjemaet",
                "validate an extract against the reporting schema"),
         description=t(lang,
-                      "Leser opphold (og enheter/befolkning) fra CSV, Excel, Parquet eller Arrow og "
-                      "rapporterer hvert funn med fil, linje, felt og regel. Exit-koder: 0 ingen feil "
-                      "(advarsler tillatt), 1 rader avvist, 2 feil bruk, 3 filen kan ikke brukes, "
-                      "70 intern feil.",
-                      "Reads stays (and units/population) from CSV, Excel, Parquet or Arrow and reports "
-                      "every problem with file, line, field and rule. Exit codes: 0 no errors (warnings "
-                      "allowed), 1 rows rejected, 2 usage error, 3 a file cannot be used, 70 internal error."),
+                      "Leser opphold (og enheter, befolkning, erfaringer og sykehusinnleggelser) fra CSV, "
+                      "Excel, Parquet eller Arrow og rapporterer hvert funn med fil, linje, felt og regel. "
+                      "Exit-koder: 0 ingen feil (advarsler tillatt), 1 rader avvist, 2 feil bruk, 3 filen "
+                      "kan ikke brukes, 70 intern feil.",
+                      "Reads stays (and units, population, experience and hospital admissions) from CSV, "
+                      "Excel, Parquet or Arrow and reports every problem with file, line, field and rule. "
+                      "Exit codes: 0 no errors (warnings allowed), 1 rows rejected, 2 usage error, 3 a file "
+                      "cannot be used, 70 internal error."),
         epilog=t(lang, "Eksempler:", "Examples:") + """
   kadindicators validate --stays opphold.csv --units enheter.csv
   kadindicators validate --stays stays.parquet --format json > report.json
-  kadindicators validate --stays stays.xlsx --lang en --issues issues.csv""",
+  kadindicators validate --stays stays.xlsx --lang en --issues issues.csv
+  kadindicators validate --stays opphold.csv --experience erfaringer.csv \\
+      --hospital-admissions sykehusinnleggelser.csv""",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         parents=parents,
     )
@@ -35,6 +45,7 @@ def add_parser(sub: argparse._SubParsersAction, lang: str,  # type: ignore[type-
                    help=t(lang, "oppholdsfil (påkrevd)", "stays file (required)"))
     p.add_argument("--units", metavar="FILE", help=t(lang, "enhetsfil", "units file"))
     p.add_argument("--population", metavar="FILE", help=t(lang, "befolkningsfil", "population file"))
+    add_optional_tables(p, lang)
     p.add_argument("--format", choices=("text", "json"), default="text",
                    help=t(lang, "utdataformat (standard: text)", "output format (default: text)"))
     p.add_argument("--as-of", metavar="DATE", type=dt.date.fromisoformat,
@@ -58,6 +69,7 @@ def run(args: argparse.Namespace) -> int:
     # Python values) is never needed, and leaving it out saves a third of the start-up.
     with pandas_left_unloaded(running_as_program()):
         report = validate(stays=args.stays, units=args.units, population=args.population,
+                          experience=args.experience, hospital_admissions=args.hospital_admissions,
                           as_of=args.as_of)
         if args.format == "json":
             sys.stdout.write(report.to_json() + "\n")

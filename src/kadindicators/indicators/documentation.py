@@ -10,6 +10,8 @@ The normative definitions are the specs ``spec/indicators/KAD-D01.yaml`` and ``K
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -168,12 +170,13 @@ def valid_main_diagnosis(ctx: StayContext) -> Contributions:
 
 @indicator("KAD-D02", version="1.0.0")
 def data_completeness(ctx: StayContext) -> Contributions:
-    """Share of recorded values among the stay-fields in scope (KAD-D02).
+    """Mean share of recorded fields per stay; per field, the share of stays with it recorded (KAD-D02).
 
-    With the ``field`` stratum one row per stay × field (each cell is one field); without
-    it one row per stay, with its fields in scope and recorded summed (the same cell sums,
-    five times fewer rows). A ``stays`` column counts the stays behind each cell, for
-    suppression by number of stays (``statistics.suppression.applies_to: stays``).
+    Without the ``field`` stratum one row per stay: denominator 1, numerator the stay's own
+    completeness r/s (r of its s fields in scope recorded), as the exact integer r·(L/s) with
+    ``numerator_scale = 1/L``, L = lcm(1..k) for the k fields (so sums do not depend on row
+    order). With the ``field`` stratum one row per stay × field: each cell is one field, and
+    its numerator and denominator count stays.
     """
     schema = load_schema()
     table = schema.tables["stays"]
@@ -186,15 +189,16 @@ def data_completeness(ctx: StayContext) -> Contributions:
         if name in CONDITIONAL_FIELDS:
             scope[i] = ctx.completed
     num = rec & scope
-    in_scope = scope.any(axis=0)
-    # per stay (for explain without the field stratum, and the stays counted): numerator = every
-    # field in scope recorded
-    masks = {"numerator_mask": pa.array(in_scope & (rec | ~scope).all(axis=0)),
-             "denominator_mask": pa.array(in_scope)}
+    in_scope = scope.any(axis=0)  # every stay: the recommended fields are in scope for all
+    masks = {"numerator_mask": pa.array(in_scope & num.any(axis=0)), "denominator_mask": pa.array(in_scope)}
     if "field" not in ctx.dims:
-        per_stay = ctx.per_stay(denominator=scope.sum(axis=0), numerator=num.sum(axis=0)).rows
-        rows = per_stay.append_column("stays", pa.array(in_scope.astype(np.int64)))
-        return Contributions(rows=rows, excluded={}, **masks)
+        mult = math.lcm(*range(1, k + 1))
+        s = scope.sum(axis=0).astype(np.int64)
+        r = num.sum(axis=0).astype(np.int64)
+        scaled = np.where(in_scope, r * (mult // np.maximum(s, 1)), 0).astype(np.int64)
+        per_stay = ctx.per_stay(denominator=in_scope.astype(np.int64), numerator=scaled,
+                                numerator_scale=1.0 / mult)
+        return Contributions(rows=per_stay.rows, excluded={}, numerator_scale=per_stay.numerator_scale, **masks)
     idx = pa.array(np.tile(np.arange(n, dtype=np.int64), k), pa.int64())
     field = pc.take(pa.array(names, pa.string()), pa.array(np.repeat(np.arange(k, dtype=np.int64), n)))
     cols: dict[str, pa.Array] = {"period": pc.take(ctx.admission_period, idx)}
@@ -202,6 +206,5 @@ def data_completeness(ctx: StayContext) -> Contributions:
         cols[d] = field if d == "field" else pc.take(ctx.stay_column(d), idx)
     cols["numerator"] = pa.array(num.ravel().astype(np.int64))
     cols["denominator"] = pa.array(scope.ravel().astype(np.int64))
-    cols["stays"] = cols["denominator"]  # every cell is one field: each stay in scope once
     cols["row"] = idx
     return Contributions(rows=pa.table(cols), excluded={}, **masks)

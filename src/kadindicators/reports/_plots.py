@@ -190,3 +190,46 @@ def caterpillar_svg(*, title: str, xlabel: str, labels: Sequence[str], values: n
     ax.set_yticks(y, [labels[i] for i in order], fontsize=7)
     ax.set_xlabel(xlabel, fontsize=8)
     return _svg(fig)
+
+
+def dots_svg(*, title: str, labels: Sequence[str],
+             series: Sequence[tuple[str, np.ndarray, np.ndarray, np.ndarray]], xlabel: str,
+             limits: tuple[float, float], masked_text: str) -> str:
+    """Values with confidence intervals as dots, one row per label in the given order (not sorted).
+
+    Several series (the unit and the region) sit side by side in each row. A row
+    without a value in any series shows ``masked_text`` instead. The x axis covers
+    ``limits`` and every interval.
+    """
+    n = max(len(labels), 1)
+    fig, ax = _figure(7.2, 0.9 + 0.3 * n)
+    ax.set_title(_wrap(title, 85), fontsize=10, loc="left")
+    y = np.arange(len(labels))[::-1].astype(float)
+    colours = (_REGION, _HIGHLIGHT, _OUT95)
+    k = len(series)
+    offsets = (np.arange(k) - (k - 1) / 2) * (0.5 / max(k, 1))
+    lo_lim, hi_lim = limits
+    for i, (name, v, lo, hi) in enumerate(series):
+        ok = np.isfinite(v)
+        if not ok.any():
+            continue
+        lo_ok = np.where(np.isfinite(lo), lo, v)
+        hi_ok = np.where(np.isfinite(hi), hi, v)
+        lo_lim = min(lo_lim, float(lo_ok[ok].min()))
+        hi_lim = max(hi_lim, float(hi_ok[ok].max()))
+        c = colours[i % len(colours)]
+        ax.errorbar(v[ok], y[ok] + offsets[i], xerr=[np.maximum(v[ok] - lo_ok[ok], 0), np.maximum(hi_ok[ok] - v[ok], 0)],
+                    fmt="o", ms=4, color=c, ecolor=c, elinewidth=1, capsize=2, label=name)
+    none = ~np.any([np.isfinite(v) for _, v, _, _ in series], axis=0) if series else np.ones(len(labels), bool)
+    pad = 0.03 * (hi_lim - lo_lim)
+    ax.set_xlim(lo_lim - pad, hi_lim + pad)
+    for yi in y[none]:
+        ax.text(lo_lim, yi, f" {masked_text}", va="center", fontsize=7, color=_MASKED)
+    ax.set_yticks(y, list(labels), fontsize=7)
+    ax.set_ylim(-0.7, len(labels) - 0.3)
+    ax.grid(axis="x", color="#e6e6e6", lw=0.6)
+    ax.set_axisbelow(True)
+    ax.set_xlabel(xlabel, fontsize=8)
+    if k > 1:
+        ax.legend(fontsize=7, frameon=False, loc="lower left")
+    return _svg(fig)

@@ -3,9 +3,14 @@
 For the regional clinical committee and for each unit: data quality, volume,
 headline indicators with confidence intervals and target levels, funnel plots,
 trends, admission sources and discharge destinations, and variation between
-municipalities. Plots are inline SVG; the file needs no network to open and
-prints to PDF. Small counts are never shown: every published figure goes
-through primary and complementary suppression (:mod:`kadindicators.disclosure`).
+municipalities; and, marked as proposed (under review), documentation quality,
+patient and professional experience and (for the region) hospital use. Plots are
+inline SVG; the file needs no network to open and prints to PDF. Small counts are
+never shown: every published figure goes through primary and complementary
+suppression (:mod:`kadindicators.disclosure`). Counts that are one number in
+several tables (a unit's admissions) or are tied by definition (answered
+questionnaires and those with a score) are protected as one system, so that no
+table gives away what another hides.
 
 .. versionadded:: 0.2.0
 """
@@ -184,14 +189,19 @@ def _align(t: pa.Table, extra: Mapping[str, pa.Array] | None = None) -> pa.Table
     return pa.table(data)
 
 
-def _results(tables: Mapping[str, pa.Table | None], *, as_of: Any, since: dt.date, suppression: int,
+def _results(tables: Mapping[str, pa.Table | None], *, as_of: Any, since: dt.date,
              confidence: float, period: str) -> tuple[pa.Table, dict[str, str]]:
-    """Every result the report shows, in one table, protected against differencing."""
+    """Every adopted result the report shows, in one table, *before* any suppression.
+
+    Computed with ``suppression=1`` (nothing masked); primary and complementary
+    suppression is then :func:`protect_results`'s, which applies compute's own
+    primary rule again with the report's threshold (the result is the same).
+    """
     from .. import compute
 
-    kw: dict[str, Any] = {"stays": tables["stays"], "units": tables["units"],
-                          "population": tables["population"], "as_of": as_of,
-                          "suppression": suppression, "confidence": confidence, "since": since}
+    # stays, units and population only: the fingerprint in the metadata is theirs (see _prepare for the others)
+    kw: dict[str, Any] = {"stays": tables["stays"], "units": tables["units"], "population": tables["population"],
+                          "as_of": as_of, "suppression": 1, "confidence": confidence, "since": since}
     by_unit = compute(**kw, by=("unit_id",), period="year")
     by_mun = compute(**kw, by=("municipality",), period="year")
     region = compute(**kw, by=(), period="year")
@@ -208,19 +218,266 @@ def _results(tables: Mapping[str, pa.Table | None], *, as_of: Any, since: dt.dat
             parts.append(_align(sub, {"subperiod": label}))
     combined = pa.concat_tables(parts)
     meta = {k.decode(): v.decode() for k, v in (by_unit.schema.metadata or {}).items()}
+    return combined.replace_schema_metadata(by_unit.schema.metadata), meta
+
+
+def _table_kw(tables: Mapping[str, pa.Table | None]) -> dict[str, Any]:
+    """The tables as keyword arguments of :func:`kadindicators.compute` (the optional ones when given)."""
+    kw: dict[str, Any] = {name: tables.get(name) for name in ("stays", "units", "population")}
+    for name in _OPTIONAL_TABLES:
+        if tables.get(name) is not None:
+            kw[name] = tables[name]
+    return kw
+
+
+_OPTIONAL_TABLES = ("experience", "hospital_admissions")
+_CONTRACT = frozenset({"indicator_id", "indicator_version", "period", "period_start", "period_end", "numerator",
+                       "denominator", "value", "ci_lower", "ci_upper", "suppressed", "status", "reason"})
+_NO_GROUP = "\x00"  # a grouping or stratum value "missing" (never "all", which is null), see _concat_parts
+
+
+def _concat_parts(parts: Sequence[pa.Table]) -> pa.Table:
+    """Result tables of several groupings in one table (a missing dimension is null = "all").
+
+    A group of missing values (a null where the table is grouped by that column) is
+    labelled first, so it cannot be taken for "all" by :func:`protect_results`.
+    """
+    labelled = []
+    for t in parts:
+        for i, name in enumerate(t.column_names):
+            if name not in _CONTRACT and t[name].null_count:
+                t = t.set_column(i, t.schema.field(i), pc.fill_null(t[name], _NO_GROUP))
+        labelled.append(t)
+    out = pa.concat_tables(labelled, promote_options="default")
+    return out.replace_schema_metadata(parts[0].schema.metadata)
+
+
+def _protect_uniform(truth: pa.Table, threshold: int) -> pa.Table:
+    """:func:`protect_results`, with one mark for every hidden row when the marks alone would give a count away."""
     from ..disclosure import protect_results
 
-    combined = protect_results(combined.replace_schema_metadata(by_unit.schema.metadata),
-                               threshold=suppression)
-    info = json.loads((combined.schema.metadata or {}).get(b"kadindicators.disclosure", b"{}"))
+    out = protect_results(truth, threshold=threshold)
+    info = json.loads((out.schema.metadata or {}).get(b"kadindicators.disclosure", b"{}"))
     if any((info.get("exposed") or {}).values()):
         # some cells are given away by the marks alone ("<5" = 1..4 adding up to a total):
         # then every hidden cell gets the same mark, so the marks tell nothing
-        i = combined.column_names.index("reason")
-        combined = combined.set_column(i, "reason", pc.if_else(combined["suppressed"], "masked",
-                                                                combined["reason"]))
-    return combined, meta
+        i = out.column_names.index("reason")
+        out = out.set_column(i, out.schema.field(i), pc.if_else(out["suppressed"], "masked", out["reason"]))
+    return out
 
+
+@attrs.frozen
+class _Member:
+    """The counts of one indicator (``column``) in the rows of one table where ``where`` holds.
+
+    ``where`` maps a dimension to True (set) or False (null, i.e. "all").
+    """
+
+    table: int
+    indicator: str
+    column: str
+    where: Mapping[str, bool] = attrs.field(factory=dict)
+
+
+@attrs.frozen
+class _Bound:
+    """By definition, in each period and ``key``, every count of ``small`` is at most that of ``large``."""
+
+    key: tuple[str, ...]
+    small: tuple[_Member, ...]
+    large: _Member
+
+
+_MARKS = ("numerator_mark", "denominator_mark")
+"""Columns of a jointly protected table: why its numerator / denominator is hidden (null: shown)."""
+
+
+def _col(t: pa.Table, name: str) -> pa.ChunkedArray | pa.Array:
+    return t[name] if name in t.column_names else pa.nulls(t.num_rows, pa.string())
+
+
+def _protect_joint(truth: Sequence[pa.Table], additive: Sequence[tuple[str, ...]], bounds: Sequence[_Bound],
+                   threshold: int, unpublished: Mapping[str, tuple[str, ...]] | None = None) -> list[pa.Table]:
+    """Protect several result tables as one system of counts (:func:`kadindicators.disclosure.protect`).
+
+    :func:`protect_results` protects each indicator of one table on its own. Here the
+    counts of different indicators and tables are related by definition (answered
+    questionnaires are at most those sent, and at least those with a score), so they
+    are protected together: every count an indicator's suppression policy names is a
+    cell; each table adds up over its ``additive`` dimensions (a coarser row is the sum
+    of the finer ones); a proportion's numerator is at most its denominator; and each
+    :class:`_Bound` holds. An inequality ``a <= b`` is the equation ``b = a + s`` with
+    a hidden cell ``s >= 0``; where the two counts are equal (as they usually are) the
+    equation ``a = b`` instead, so that guessing so gives nothing away either. The
+    counts ``unpublished`` names per indicator are never shown (hidden cells). The
+    tables come back with the suppressed counts, values and intervals nulled,
+    ``suppressed``/``status``/``reason`` set as :func:`protect_results` does, and the
+    columns of :data:`_MARKS`.
+    """
+    from ..disclosure import margin
+    from ..spec.indicators import load_indicators
+
+    unpublished = unpublished or {}
+
+    specs = load_indicators()
+    values: list[float] = []
+    hidden: list[bool] = []
+    eqs: list[dict[int, int]] = []
+    where_cell: list[dict[tuple[int, str], int]] = []  # per table: (row, column) -> cell
+
+    def new_cell(v: float, hide: bool) -> int:
+        values.append(v)
+        hidden.append(hide)
+        return len(values) - 1
+
+    rows_of: list[list[dict[str, Any]]] = []
+    for ti, t in enumerate(truth):
+        rows = t.to_pylist()  # result rows (aggregates), a few hundred
+        rows_of.append(rows)
+        dims = [d for d in t.column_names if d not in _CONTRACT]
+        cells: dict[tuple[int, str], int] = {}
+        for i, r in enumerate(rows):
+            spec = specs[r["indicator_id"]]
+            for c in ("numerator", "denominator"):
+                if c in spec.statistics.applies_to and not (c == "numerator" and spec.unit == "median") \
+                        and r[c] is not None:
+                    cells[(i, c)] = new_cell(float(r[c]), False)
+            if spec.unit == "proportion" and (i, "numerator") in cells and (i, "denominator") in cells:
+                slack = new_cell(float(r["denominator"]) - float(r["numerator"]), True)
+                eqs.append(margin(cells[(i, "denominator")], [cells[(i, "numerator")], slack]))
+        where_cell.append(cells)
+        # additive: the row with dimension d "all" is the sum of the rows with d set, the others alike
+        index = {(r["indicator_id"], r["period"], tuple(r[d] for d in dims)): i for i, r in enumerate(rows)}
+        groups: dict[tuple[Any, ...], list[int]] = {}
+        for (i, c), cell in cells.items():
+            r = rows[i]
+            key = tuple(r[d] for d in dims)
+            level = tuple(k is not None for k in key)
+            for j, d in enumerate(dims):
+                if d in additive[ti] and key[j] is not None:
+                    parent = (*key[:j], None, *key[j + 1:])
+                    groups.setdefault((r["indicator_id"], r["period"], c, level, j, parent), []).append(cell)
+        for (iid, period, c, _, _, parent), members in groups.items():
+            pi = index.get((iid, period, parent))
+            total = cells.get((pi, c)) if pi is not None else None
+            if total is None:  # a coarser count that is not published: unknown to anyone
+                total = new_cell(sum(values[m] for m in members), True)
+            eqs.append(margin(total, members))
+    for b in bounds:
+        def cells_of(m: _Member, b: _Bound = b) -> dict[tuple[Any, ...], list[int]]:
+            out: dict[tuple[Any, ...], list[int]] = {}
+            if m.table >= len(truth):
+                return out
+            for i, r in enumerate(rows_of[m.table]):
+                if r["indicator_id"] != m.indicator or (i, m.column) not in where_cell[m.table]:
+                    continue
+                if any((r.get(d) is not None) != want for d, want in m.where.items()):
+                    continue
+                out.setdefault((r["period"], *(r.get(d) for d in b.key)), []).append(
+                    where_cell[m.table][(i, m.column)])
+            return out
+
+        large = cells_of(b.large)
+        for m in b.small:
+            for key, small_cells in cells_of(m).items():
+                for big in large.get(key, []):
+                    for sc in small_cells:
+                        if values[big] == values[sc]:
+                            # equal, as they usually are: protect also against one who guesses so
+                            eqs.append(margin(big, [sc]))
+                        else:
+                            eqs.append(margin(big, [sc, new_cell(values[big] - values[sc], True)]))
+    counts = np.array(values, dtype=float)
+    hid = np.array(hidden, dtype=bool)
+    for ti, cells in enumerate(where_cell):  # counts that are never shown are unknown to anyone
+        for (i, c), cell in cells.items():
+            if c in unpublished.get(rows_of[ti][i]["indicator_id"], ()):
+                hid[cell] = True
+    if not len(counts):
+        return [_with_marks(t, {}, np.zeros(0, bool), np.zeros(0, object), unpublished) for t in truth]
+    if (counts[hid] < -1e-9).any():
+        raise RuntimeError("a bound between indicators does not hold for these results")
+    sup, why = _protect_cells(np.round(counts).astype(np.int64), eqs, hid, threshold)
+    return [_with_marks(t, where_cell[ti], sup, why, unpublished) for ti, t in enumerate(truth)]
+
+
+def _protect_cells(counts: np.ndarray, eqs: Sequence[Mapping[int, int]], hidden: np.ndarray, threshold: int
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Suppressed cells and their marks: small counts and complements (:func:`kadindicators.disclosure.protect`).
+
+    When the marks would give a count away (``<5`` cells adding up to a ``<5``
+    total), every hidden cell is published with the one mark ``masked``, and the
+    complements are chosen again for an attacker who knows no more than that.
+    """
+    from ..disclosure import protect
+
+    primary = (counts >= 1) & (counts < threshold) & ~hidden
+    prot = protect(counts, eqs, threshold=threshold, primary=primary, hidden=hidden)
+    if prot.exposed.any():
+        prot = protect(counts, eqs, threshold=threshold, primary=primary, hidden=hidden, known_bounds=False)
+        sup = np.asarray(prot.suppressed, bool)
+        why = np.full(len(sup), None, dtype=object)
+        why[sup] = "masked"
+        return sup, why
+    return np.asarray(prot.suppressed, bool), np.asarray(prot.reason, dtype=object)
+
+
+def _with_marks(t: pa.Table, cells: Mapping[tuple[int, str], int], sup: np.ndarray, why: np.ndarray,
+                unpublished: Mapping[str, tuple[str, ...]]) -> pa.Table:
+    """``t`` with the hidden cells nulled and marked (see :func:`_protect_joint`)."""
+    n = t.num_rows
+    marks = {c: np.full(n, None, dtype=object) for c in ("numerator", "denominator")}
+    for (i, c), cell in cells.items():
+        if sup[cell]:
+            marks[c][i] = why[cell]
+    hide = {c: np.array([m is not None for m in marks[c]], dtype=bool) for c in marks}
+    ids = t["indicator_id"].to_pylist()
+    for c, hidden_c in list(hide.items()):  # never shown (not a suppression: no mark, the row keeps its value)
+        hide[c] = hidden_c | np.array([c in unpublished.get(i, ()) for i in ids], dtype=bool)
+    row = np.array([m is not None for m in marks["numerator"]], bool) | np.array(
+        [m is not None for m in marks["denominator"]], bool)
+    old = np.asarray(pc.fill_null(t["suppressed"], False).to_numpy(zero_copy_only=False), bool)
+    cols: dict[str, Any] = {c: t[c] for c in t.column_names}
+    for c in ("value", "ci_lower", "ci_upper"):
+        cols[c] = pc.if_else(pa.array(row), pa.nulls(n, t[c].type), t[c])
+    # a numerator that is no count (a sum of scores) is never shown for a suppressed row
+    num_cell = np.zeros(n, bool)
+    num_cell[[i for (i, c) in cells if c == "numerator"]] = True
+    hide["numerator"] = hide["numerator"] | (row & ~num_cell)
+    for c in ("numerator", "denominator"):
+        cols[c] = pc.if_else(pa.array(hide[c]), pa.nulls(n, t[c].type), t[c])
+    cols["suppressed"] = pa.array(old | row)
+    cols["status"] = pc.if_else(pa.array(row), pa.scalar("suppressed", t["status"].type), t["status"])
+    reason = np.asarray(t["reason"].to_numpy(zero_copy_only=False), dtype=object).copy()
+    reason[row] = None
+    for kind in ("secondary", "low_n", "masked"):  # the row's reason: masked, else low_n, else secondary
+        reason[(marks["numerator"] == kind) | (marks["denominator"] == kind)] = kind
+    cols["reason"] = pa.array(reason.tolist(), pa.string())
+    out = pa.table([cols[c] for c in t.column_names], schema=t.schema)
+    for c in ("numerator", "denominator"):
+        out = out.append_column(f"{c}_mark", pa.array(marks[c].tolist(), pa.string()))
+    return out
+
+
+# By definition: a questionnaire with a score (KAD-E02, KAD-E04) or an overall rating (KAD-E03,
+# KAD-E05) has been answered (KAD-E01's numerator), for every unit and respondent type; and a
+# questionnaire with a score to one item has a score (the item's count is at most the overall one).
+_EXPERIENCE_BOUNDS = (
+    _Bound(key=("unit_id", "respondent"), small=(
+        _Member(0, "KAD-E02", "denominator"), _Member(0, "KAD-E03", "denominator"),
+        _Member(0, "KAD-E04", "denominator"), _Member(0, "KAD-E05", "denominator")),
+        large=_Member(0, "KAD-E01", "numerator")),
+    _Bound(key=("unit_id",), small=(_Member(1, "KAD-E02", "denominator", {"item": True}),),
+           large=_Member(0, "KAD-E02", "denominator", {"respondent": False})),
+    _Bound(key=("unit_id",), small=(_Member(1, "KAD-E04", "denominator", {"item": True}),),
+           large=_Member(0, "KAD-E04", "denominator", {"respondent": False})),
+)
+_EXPERIENCE_ADDITIVE = (("unit_id", "respondent"), ("unit_id",))  # items do not add up to a questionnaire
+
+_EXPERIENCE_IDS = ("KAD-E01", "KAD-E02", "KAD-E03", "KAD-E04", "KAD-E05")
+_SCORE_IDS = ("KAD-E02", "KAD-E04")  # means with the stratum item
+_HOSPITAL_IDS = ("KAD-H01", "KAD-H02")
+_DOCUMENTATION_IDS = ("KAD-D01", "KAD-D02")
 
 
 def _rows(res: pa.Table, *, indicator: str, year: str, dim: str | None,
@@ -281,15 +538,20 @@ class _Doc:
         attrs_ = "".join(f' data-{k}="{_esc(v)}"' for k, v in data.items())
         self.parts.append(f'<figure id="{_esc(fid)}"{attrs_}>{svg}<figcaption>{caption}</figcaption></figure>')
 
-    def table(self, head: Sequence[str], rows: Sequence[Sequence[str]], *, cls: str = "",
+    def table(self, head: Sequence[str], rows: Sequence[Sequence[str | tuple[str, str]]], *, cls: str = "",
               kinds: Sequence[str] = ()) -> None:
-        """Cells are HTML already escaped by the caller; ``kinds`` marks count columns."""
+        """Cells are HTML already escaped by the caller; ``kinds`` marks count columns.
+
+        A cell given as ``(html, kind)`` has its own kind (class) instead of its column's.
+        """
         h = "".join(f"<th>{c}</th>" for c in head)
         body = []
         for r in rows:
             cells = []
             for i, c in enumerate(r):
                 kind = kinds[i] if i < len(kinds) else ""
+                if isinstance(c, tuple):
+                    c, kind = c
                 cells.append(f'<td class="{kind}">{c}</td>' if kind else f"<td>{c}</td>")
             body.append("<tr>" + "".join(cells) + "</tr>")
         self.parts.append(f'<table class="{cls}"><thead><tr>{h}</tr></thead><tbody>{"".join(body)}'
@@ -318,6 +580,8 @@ figcaption{font-size:12px;color:#444}.prov{font-size:12px;background:#f6f6f6;pad
  border-left:4px solid #0072B2}.prov dt{font-weight:600;float:left;clear:left;width:13rem}
 .prov dd{margin-left:13.5rem}.lvl-high{background:#d9f0d3}.lvl-moderate{background:#fff3c4}
 .lvl-low{background:#f8d7d3}.note{font-size:12px;color:#555}nav ol{columns:2;font-size:13px}
+.proposed{font-size:12.5px;background:#fff8e6;border-left:4px solid #E69F00;padding:.4rem .8rem}
+td .ci{display:block;font-size:11px;color:#555}
 @media print{nav{display:none}section{break-before:page}body{max-width:none;font-size:11px}}
 """
 
@@ -325,19 +589,46 @@ figcaption{font-size:12px;color:#444}.prov{font-size:12px;background:#f6f6f6;pad
 def _prov_html(prov: Mapping[str, str], doc: _Doc) -> str:
     labels = {"library": doc.t("Bibliotek", "Library"), "schema": doc.t("Rapporteringsskjema", "Reporting schema"),
               "indicators": doc.t("Indikatorer (versjon)", "Indicators (version)"),
+              "proposed": doc.t("Foreslåtte indikatorer (versjon)", "Proposed indicators (version)"),
               "spec_hash": doc.t("Spesifikasjon (hash)", "Specification (hash)"),
               "fingerprint": doc.t("Datafingeravtrykk", "Data fingerprint"),
+              "fingerprint_all": doc.t("Fingeravtrykk med valgfrie tabeller", "Fingerprint with optional tables"),
               "as_of": doc.t("Data til og med", "Data as of"),
               "generated": doc.t("Laget", "Generated"),
               "threshold": doc.t("Prikkegrense", "Suppression threshold")}
-    items = "".join(f"<dt>{_esc(labels[k])}</dt><dd>{_esc(v)}</dd>" for k, v in prov.items() if k in labels)
+    items = "".join(f"<dt>{_esc(labels[k])}</dt><dd>{_esc(v)}</dd>" for k, v in prov.items()
+                    if k in labels and (v or k not in ("proposed", "fingerprint_all")))
     return f'<dl class="prov">{items}</dl>'
 
 
 # ----------------------------------------------------------------------------- sections
 
 
-def _quality_section(doc: _Doc, report: Any) -> None:
+_PERSONAL_TABLES = ("stays", "experience")
+"""Tables whose rows are about persons: their row counts are protected like any other count."""
+
+
+def _summary_counts(report: Any, threshold: int) -> dict[str, list[str | tuple[str, str]]]:
+    """Rows read, accepted and rejected per table, as published (read = accepted + rejected is protected).
+
+    The counts of tables about persons are count cells; those of units, population and
+    hospital figures (about places, not persons) are plain numbers.
+    """
+    from ..disclosure import margin
+
+    out: dict[str, list[str | tuple[str, str]]] = {}
+    for name, s in report.summaries.items():
+        cells = np.array([s.rows_read, s.rows_valid, s.rows_rejected], dtype=np.int64)
+        if name not in _PERSONAL_TABLES:
+            out[name] = [(_esc(int(n)), "num") for n in cells]
+            continue
+        sup, why = _protect_cells(cells, [margin(0, [1, 2])], np.zeros(3, bool), threshold)
+        out[name] = [_count(None if sup[i] else int(cells[i]), threshold, why[i]) for i in range(3)]
+    return out
+
+
+def _quality_section(doc: _Doc, report: Any, counts: _StayCounts | None, year: str, unit: str | None,
+                     names: Mapping[str, Mapping[str, str]], versions: Mapping[str, str]) -> None:
     from ..spec.loader import load_schema
 
     doc.section("quality", doc.t("Datakvalitet", "Data quality"))
@@ -346,65 +637,60 @@ def _quality_section(doc: _Doc, report: Any) -> None:
         "utelatt fra alle indikatorer; rader med advarsler er med.",
         "Every figure in this report uses only rows that passed validation. Rejected rows are "
         "left out of every indicator; rows with warnings are kept.")) + "</p>")
-    rows = []
-    for name, s in report.summaries.items():
-        fmt = [_count(n, doc.threshold) if name == "stays" else _esc(n)
-               for n in (s.rows_read, s.rows_valid, s.rows_rejected)]
-        rows.append([_esc(name), *fmt])
+    summary = _summary_counts(report, doc.threshold)
+    rows = [[_esc(name), *cells] for name, cells in summary.items()]
     doc.table([doc.t("Tabell", "Table"), doc.t("Rader lest", "Rows read"), doc.t("Godtatt", "Accepted"),
                doc.t("Avvist", "Rejected")], rows, kinds=("", "count", "count", "count"))
     aff = report.affected_indicators().to_pylist()
     if not aff:
         doc.add("<p>" + _esc(doc.t("Ingen feil eller advarsler.", "No errors or warnings.")) + "</p>")
-        return
-    rules = load_schema().rules
-    out = []
-    for r in aff[:15]:
-        title = rules[r["rule"]].title.get(doc.lang) if r["rule"] in rules else r["rule"]
-        sev = {"error": doc.t("feil (avvist)", "error (rejected)"),
-               "warning": doc.t("advarsel", "warning")}.get(r["severity"], r["severity"])
-        n = _count(r["rows"], doc.threshold) if r["table"] == "stays" else _esc(r["rows"])
-        out.append([_esc(title) + f' <code>{_esc(r["rule"])}</code>', _esc(sev), _esc(r["field"] or "–"), n,
-                    _esc(", ".join(r["indicators"]) or "–")])
-    doc.add("<h3>" + _esc(doc.t("Hyppigste problemer og indikatorene de berører",
-                                "Most frequent problems and the indicators they affect")) + "</h3>")
-    doc.table([doc.t("Regel", "Rule"), doc.t("Alvorlighet", "Severity"), doc.t("Felt", "Field"),
-               doc.t("Rader", "Rows"), doc.t("Indikatorer", "Indicators")], out,
-              kinds=("", "", "", "count", ""))
-    if len(aff) > 15:
-        doc.add('<p class="note">' + _esc(doc.t(f"… og {len(aff) - 15} til (se valideringsrapporten).",
-                                               f"… and {len(aff) - 15} more (see the validation report).")) + "</p>")
+    else:
+        rules = load_schema().rules
+        out = []
+        for r in aff[:15]:
+            title = rules[r["rule"]].title.get(doc.lang) if r["rule"] in rules else r["rule"]
+            sev = {"error": doc.t("feil (avvist)", "error (rejected)"),
+                   "warning": doc.t("advarsel", "warning")}.get(r["severity"], r["severity"])
+            n: str | tuple[str, str] = (_count(r["rows"], doc.threshold) if r["table"] in _PERSONAL_TABLES
+                                        else (_esc(r["rows"]), "num"))
+            out.append([_esc(title) + f' <code>{_esc(r["rule"])}</code>', _esc(sev), _esc(r["field"] or "–"), n,
+                        _esc(", ".join(r["indicators"]) or "–")])
+        doc.add("<h3>" + _esc(doc.t("Hyppigste problemer og indikatorene de berører",
+                                    "Most frequent problems and the indicators they affect")) + "</h3>")
+        doc.table([doc.t("Regel", "Rule"), doc.t("Alvorlighet", "Severity"), doc.t("Felt", "Field"),
+                   doc.t("Rader", "Rows"), doc.t("Indikatorer", "Indicators")], out,
+                  kinds=("", "", "", "count", ""))
+        if len(aff) > 15:
+            doc.add('<p class="note">' + _esc(doc.t(f"… og {len(aff) - 15} til (se valideringsrapporten).",
+                                                   f"… and {len(aff) - 15} more (see the validation report).")) + "</p>")
+    if counts is not None and counts.doc:
+        _documentation_table(doc, counts, year, unit, names, versions)
 
 
-def _volume_section(doc: _Doc, res: pa.Table, stays: pa.Table, year: str,
+def _volume_section(doc: _Doc, res: pa.Table, counts: _StayCounts, year: str,
                     names: Mapping[str, Mapping[str, str]], unit: str | None) -> None:
-    from ..disclosure import margin, protect
     from ..spec.indicators import load_indicators
 
     specs = load_indicators()
     doc.section("volume", doc.t("Aktivitet og belegg", "Activity and occupancy"))
-    in_year = stays.filter(pc.equal(_local_year(stays["admitted_at"]), int(year)))
-    g = in_year.group_by("unit_id").aggregate([([], "count_all")]) if in_year.num_rows else None
-    counts = dict(zip(g["unit_id"].to_pylist(), g["count_all"].to_pylist(), strict=True)) if g else {}
     u03 = {r["unit_id"]: r for r in _rows(res, indicator="KAD-U03", year=year, dim="unit_id")}
     u04 = {r["unit_id"]: r for r in _rows(res, indicator="KAD-U04", year=year, dim="unit_id")}
-    ids = sorted(set(counts) | set(u03))
-    # admissions per unit and their total are published together: protect the margin
-    cells = np.array([counts.get(u, 0) for u in ids] + [sum(counts.values())], dtype=np.int64)
-    prot = protect(cells, [margin(len(ids), list(range(len(ids))))], threshold=doc.threshold)
-    if prot.exposed.any():  # "<5" would give these away: one mark for every hidden cell of the table
-        prot.reason[prot.suppressed] = "masked"
+    # admissions per unit and their total: protected with every other table of the year's stays
+    pos = {u: i for i, u in enumerate(counts.uids)}
+    ids = sorted(set(counts.uids) | set(u03))
     days = 366 if _is_leap(int(year)) else 365
     rows = []
-    for i, u in enumerate([*ids, None]):
+    for u in [*ids, None]:
         r3 = u03.get(u) if u is not None else _first(_rows(res, indicator="KAD-U03", year=year, dim=None))
         r4 = u04.get(u) if u is not None else _first(_rows(res, indicator="KAD-U04", year=year, dim=None))
         label = _esc(_label(names, "unit_id", u)) if u is not None else "<b>" + _esc(doc.t("Hele regionen", "Whole region")) + "</b>"
         if u is not None and u == unit:
             label = f"<mark>{label}</mark>"
         beds = _num(r3["denominator"] / days, doc.lang) if r3 and r3["denominator"] is not None else "–"
-        rows.append([label, beds,
-                     _count(None if prot.suppressed[i] else int(cells[i]), doc.threshold, prot.reason[i]),
+        i = len(counts.uids) if u is None else pos.get(u)
+        admissions = "0" if i is None else _count(None if counts.total_sup[i] else int(counts.total[i]),
+                                                   doc.threshold, counts.total_why[i])
+        rows.append([label, beds, admissions,
                      _count(r3["numerator"], doc.threshold, r3["reason"]) if r3 else "–",
                      _value(specs["KAD-U03"], r3["value"], doc.lang) if r3 else "–",
                      _value(specs["KAD-U04"], r4["value"], doc.lang) if r4 else "–"])
@@ -636,55 +922,173 @@ def _trend_section(doc: _Doc, res: pa.Table, specs: Sequence[IndicatorSpec], uni
                    indicator=spec.id, version=spec.version)
 
 
-def _pathway_counts(stays: pa.Table, year: str, field: str, threshold: int
-                    ) -> tuple[list[str], list[str], np.ndarray, np.ndarray, np.ndarray]:
-    """Stays by unit × category in one year, with row, column and grand totals, protected together.
+_PATH_FIELDS = ("admitted_from", "discharged_to")
 
-    Returns the category keys, the unit ids, and three arrays of shape (units + 1, keys + 1):
-    the counts (last row: the region; last column: the totals), whether each is
-    suppressed, and why. Masking is decided for the whole table at once, so that
-    the region's report and every unit's report can be set side by side safely.
+
+@attrs.frozen(kw_only=True)
+class _StayCounts:
+    """One year's stays by unit, every table built from them protected as one system.
+
+    ``total`` is the number of admissions per unit (last: the region): the volume
+    table's admissions, the row totals of both pathway tables and the denominator of
+    KAD-D01 and of KAD-D02 for each recommended field are all this one count, so it
+    is hidden in all of them or in none. Arrays have one row per unit in ``uids``
+    plus the region; ``paths[field]`` is ``(keys, counts, suppressed, reason)`` with a
+    last column of totals; ``doc[name]`` is ``(numerators, suppressed, reason, rows)``
+    with ``rows`` the unprotected result rows (value and interval), shown only where
+    both the numerator and the unit's total are.
     """
-    from ..disclosure import margin, protect
+
+    uids: list[str]
+    total: np.ndarray
+    total_sup: np.ndarray
+    total_why: np.ndarray
+    paths: Mapping[str, tuple[list[str], np.ndarray, np.ndarray, np.ndarray]]
+    doc: Mapping[str, tuple[np.ndarray, np.ndarray, np.ndarray, list[dict[str, Any] | None]]]
+
+
+def _doc_quantities(documentation: pa.Table | None) -> list[tuple[str, str, str | None]]:
+    """(name, indicator, field) of the documentation counts shown: KAD-D01, and KAD-D02 per recommended field.
+
+    ``discharged_to`` (in KAD-D02 for completed stays only) is left out: validation
+    rejects a completed stay without it, so it is always complete in the report's data.
+    """
+    if documentation is None:
+        return []
+    from ..indicators.documentation import CONDITIONAL_FIELDS, completeness_fields
+
+    out: list[tuple[str, str, str | None]] = [("KAD-D01", "KAD-D01", None)]
+    out += [(f, "KAD-D02", f) for f in completeness_fields() if f not in CONDITIONAL_FIELDS]
+    return out
+
+
+def _stay_counts(stays: pa.Table, documentation: pa.Table | None, year: str, threshold: int) -> _StayCounts:
+    """Protect the year's stay counts by unit: admissions, both pathway tables and documentation quality.
+
+    Cells: admissions per unit and region; admitted from and discharged to, unit ×
+    category (with the region's row); per documentation quantity the numerator per
+    unit and region, and a hidden cell ``total - numerator`` (so an attacker knows the
+    numerator is at most the total). Equations: the region is the sum of the units,
+    every unit's categories add up to its admissions. Masking is decided for all of it
+    at once, and for the region's report and every unit's.
+    """
+    from ..disclosure import margin
     from ..spec.loader import load_schema
 
     s = stays.filter(pc.equal(_local_year(stays["admitted_at"]), int(year)))
-    codes = [c.code for c in load_schema().codelists[field].codes]
-    col = pc.fill_null(s[field], "__unknown__")
-    g = pa.table({"u": s["unit_id"], "c": col}).group_by(["u", "c"]).aggregate([([], "count_all")])
-    got = {(u, c): n for u, c, n in zip(g["u"].to_pylist(), g["c"].to_pylist(), g["count_all"].to_pylist(),
-                                        strict=True)}
-    present = {c for _, c in got}
-    keys = [c for c in codes if c in present] + (["__unknown__"] if "__unknown__" in present else [])
-    uids = sorted({u for u, _ in got})
-    nu, nk = len(uids), len(keys)
-    m = np.zeros((nu + 1, nk + 1), dtype=np.int64)
-    for i, u in enumerate(uids):
-        for k, c in enumerate(keys):
-            m[i, k] = got.get((u, c), 0)
-    m[:nu, nk] = m[:nu, :nk].sum(axis=1)
-    m[nu, :] = m[:nu, :].sum(axis=0)
-    idx = np.arange(m.size).reshape(m.shape)
-    eqs = [margin(int(idx[i, nk]), idx[i, :nk].tolist()) for i in range(nu + 1)]
-    eqs += [margin(int(idx[nu, k]), idx[:nu, k].tolist()) for k in range(nk + 1)]
-    prot = protect(m.ravel(), eqs, threshold=threshold)
-    if prot.exposed.any():  # "<5" would give these away: one mark for every hidden cell of the table
-        prot.reason[prot.suppressed] = "masked"
-    return keys, uids, m, np.asarray(prot.suppressed).reshape(m.shape), np.asarray(prot.reason).reshape(m.shape)
+    g = s.group_by("unit_id", use_threads=False).aggregate([([], "count_all")])
+    got = dict(zip(g["unit_id"].to_pylist(), g["count_all"].to_pylist(), strict=True))
+    uids = sorted(str(u) for u in got)
+    nu = len(uids)
+    total = np.array([got[u] for u in uids] + [sum(got.values())], dtype=np.int64)
+    values: list[np.ndarray] = [total]
+    hidden: list[np.ndarray] = [np.zeros(nu + 1, bool)]
+    eqs: list[dict[int, int]] = [margin(nu, list(range(nu)))]
+    n_cells = nu + 1
+
+    def block(arr: np.ndarray, hide: bool = False) -> np.ndarray:
+        nonlocal n_cells
+        idx = np.arange(n_cells, n_cells + arr.size).reshape(arr.shape)
+        n_cells += arr.size
+        values.append(arr.ravel())
+        hidden.append(np.full(arr.size, hide))
+        return idx
+
+    schema = load_schema()
+    path_idx: dict[str, tuple[list[str], np.ndarray, np.ndarray]] = {}
+    for field in _PATH_FIELDS:
+        codes = [c.code for c in schema.codelists[field].codes]
+        col = pc.fill_null(s[field], "__unknown__")
+        gt = pa.table({"u": s["unit_id"], "c": col}).group_by(["u", "c"], use_threads=False).aggregate(
+            [([], "count_all")])
+        cnt = {(u, c): n for u, c, n in zip(gt["u"].to_pylist(), gt["c"].to_pylist(),
+                                             gt["count_all"].to_pylist(), strict=True)}
+        present = {c for _, c in cnt}
+        keys = [c for c in codes if c in present] + (["__unknown__"] if "__unknown__" in present else [])
+        m = np.zeros((nu + 1, len(keys)), dtype=np.int64)
+        for i, u in enumerate(uids):  # units × categories of one year (a small table), not rows of data
+            for k, c in enumerate(keys):
+                m[i, k] = cnt.get((u, c), 0)
+        m[nu] = m[:nu].sum(axis=0)
+        idx = block(m)
+        eqs += [margin(i, idx[i].tolist()) for i in range(nu + 1)]
+        eqs += [margin(int(idx[nu, k]), idx[:nu, k].tolist()) for k in range(len(keys))]
+        path_idx[field] = (keys, m, idx)
+    doc_idx: dict[str, tuple[np.ndarray, list[dict[str, Any] | None]]] = {}
+    for name, iid, dfield in _doc_quantities(documentation):
+        assert documentation is not None
+        rows = _pick(documentation, indicator=iid, period=year, unit_id=True, field=dfield)
+        region = _pick(documentation, indicator=iid, period=year, field=dfield)
+        by_unit = {r["unit_id"]: r for r in rows}
+        ordered = [by_unit.get(u) for u in uids] + [region[0] if region else None]
+        num = np.array([round(r["numerator"]) if r and r["numerator"] is not None else 0 for r in ordered],
+                       dtype=np.int64)
+        den = np.array([round(r["denominator"]) if r and r["denominator"] is not None else 0
+                        for r in ordered], dtype=np.int64)
+        if not np.array_equal(den, total):
+            raise RuntimeError(f"{iid} {dfield or ''}: denominators {den.tolist()} are not the admissions "
+                               f"{total.tolist()} of {year}")
+        n_idx = block(num)
+        c_idx = block(total - num, hide=True)
+        eqs.append(margin(int(n_idx[nu]), n_idx[:nu].tolist()))
+        eqs += [margin(i, [int(n_idx[i]), int(c_idx[i])]) for i in range(nu + 1)]
+        doc_idx[name] = (n_idx, ordered)
+    counts = np.concatenate(values)
+    sup, why = _protect_cells(counts, eqs, np.concatenate(hidden), threshold)
+    tot = np.arange(nu + 1)
+    paths = {}
+    for field, (keys, m, idx) in path_idx.items():
+        full_idx = np.column_stack([idx, tot])
+        paths[field] = (keys, np.column_stack([m, total]), sup[full_idx], why[full_idx])
+    doc = {name: (counts[n_idx], sup[n_idx], why[n_idx], ordered) for name, (n_idx, ordered) in doc_idx.items()}
+    return _StayCounts(uids=uids, total=total, total_sup=sup[tot], total_why=why[tot], paths=paths, doc=doc)
 
 
-def _pathways_section(doc: _Doc, stays: pa.Table, year: str, unit: str | None,
-                      cache: dict[tuple[str, str], Any]) -> None:
+def _stay_counts_cached(p: _Prepared, year: str) -> _StayCounts:
+    """The protected stay counts of ``year``: the same for the region's report and every unit's."""
+    key = ("stay_counts", year)
+    if key not in p.cache:
+        p.cache[key] = _stay_counts(p.tables["stays"], p.documentation, year, p.suppression)
+    out: _StayCounts = p.cache[key]
+    return out
+
+
+def _pick(t: pa.Table, *, indicator: str, period: str | None = None,
+          **fixed: str | bool | None) -> list[dict[str, Any]]:
+    """Rows of one indicator (and period) where each dimension is as given, every other dimension "all".
+
+    A dimension given as a string must equal it, ``True`` must be set (not a group of
+    missing values), ``None`` or left out must be null ("all").
+    """
+    mask = pc.equal(t["indicator_id"], indicator)
+    if period is not None:
+        mask = pc.and_(mask, pc.equal(t["period"], period))
+    for d in t.column_names:
+        if d in _CONTRACT or d in _MARKS:
+            continue
+        want = fixed.get(d)
+        col = t[d]
+        if want is None:
+            mask = pc.and_(mask, pc.is_null(col))
+        elif want is True:
+            mask = pc.and_(mask, pc.and_(pc.is_valid(col), pc.not_equal(col, _NO_GROUP)))
+        else:
+            mask = pc.and_(mask, pc.equal(col, str(want)))
+    out = t.filter(pc.fill_null(mask, False)).to_pylist()
+    dims = [d for d in t.column_names if d not in _CONTRACT and d not in _MARKS]
+    return sorted(out, key=lambda r: (str(r["period"]), *(str(r[d] or "") for d in dims)))
+
+
+def _pathways_section(doc: _Doc, counts: _StayCounts, year: str, unit: str | None) -> None:
     from ..spec.loader import load_schema
 
     doc.section("pathways", doc.t("Hvor pasientene kom fra og dro til", "Where patients came from and went to"))
     schema = load_schema()
     unknown = doc.t("ukjent / ikke oppgitt", "unknown / not given")
+    uids = counts.uids
     for field, title in (("admitted_from", doc.t("Innlagt fra", "Admitted from")),
                          ("discharged_to", doc.t("Utskrevet til", "Discharged to"))):
-        if (year, field) not in cache:  # the same protected table for the region and every unit
-            cache[(year, field)] = _pathway_counts(stays, year, field, doc.threshold)
-        keys, uids, m, sup, why = cache[(year, field)]
+        keys, m, sup, why = counts.paths[field]
         r = uids.index(unit) if unit is not None and unit in uids else len(uids)
         cells, hidden, reason = m[r], sup[r], why[r]
         total = int(cells[-1])
@@ -788,6 +1192,404 @@ def _variation_table(doc: _Doc, spec: IndicatorSpec, year: str, variation: pa.Ta
     doc.add('<p class="note">' + _esc(note) + "</p>")
 
 
+# ----------------------------------------------------------------------------- proposed indicators
+
+
+def _proposed_note(doc: _Doc, ids: Sequence[str], versions: Mapping[str, str]) -> str:
+    """The box that says which of ``ids`` are proposed (under review, not adopted); empty when none is."""
+    from ..spec.indicators import load_indicators
+
+    specs = load_indicators()
+    listed = ", ".join(f"{i} v{versions.get(i, specs[i].version)}" for i in ids
+                       if i in specs and specs[i].status != "adopted")
+    if not listed:
+        return ""
+    return ('<p class="proposed"><b>' + _esc(doc.t("Foreslåtte indikatorer, under vurdering",
+                                                 "Proposed indicators, under review")) + "</b> " + _esc(doc.t(
+        f"({listed}): ikke vedtatt; definisjonene kan endres etter klinisk gjennomgang. Tallene er til "
+        "utprøving og tilbakemelding.",
+        f"({listed}): not adopted; the definitions may change after clinical review. The figures are for "
+        "trial and feedback.")) + "</p>")
+
+
+def _proposed_title(doc: _Doc, nb: str, en: str, ids: Sequence[str]) -> str:
+    from ..spec.indicators import load_indicators
+
+    specs = load_indicators()
+    if any(i in specs and specs[i].status != "adopted" for i in ids):
+        return doc.t(f"{nb} (foreslått)", f"{en} (proposed)")
+    return doc.t(nb, en)
+
+
+def _shown_count(row: Mapping[str, Any] | None, col: str, threshold: int) -> str:
+    """A count of a protected result row: the number when it is published, else its mark.
+
+    A jointly protected table (:func:`_protect_joint`) marks each count; otherwise
+    the row's reason is the mark.
+    """
+    if row is None:
+        return "–"
+    v = row[col]
+    if v is not None:
+        return _count(v, threshold)
+    mark = row.get(f"{col}_mark")
+    if mark:
+        return _count(None, threshold, mark)
+    return _count(None, threshold, row["reason"] or "masked") if row["suppressed"] else "–"
+
+
+def _value_ci(spec: IndicatorSpec, row: Mapping[str, Any] | None, lang: str) -> tuple[str, str]:
+    if row is None or row["value"] is None:
+        return "–", "–"
+    return _value(spec, row["value"], lang), _ci(spec, row["ci_lower"], row["ci_upper"], lang)
+
+
+def _value_with_ci(spec: IndicatorSpec, row: Mapping[str, Any] | None, doc: _Doc) -> tuple[str, str]:
+    """Value with its interval under it, and the cell class (achievement level where the spec has targets)."""
+    if row is None:
+        return "–", "num"
+    if row["suppressed"] or row["value"] is None:
+        return (_esc(doc.t("skjult", "masked")) if row["suppressed"] else "–"), "num"
+    v, ci = _value_ci(spec, row, doc.lang)
+    lvl = _achievement(spec, row["value"])
+    return f'{v}<span class="ci">{ci}</span>', "num" + (f" lvl-{lvl}" if lvl else "")
+
+
+_FIELD_TEXT = {"municipality": ("Bostedskommune", "Municipality of residence"),
+               "admitted_from": ("Innlagt fra", "Admitted from"),
+               "examined_before_admission": ("Undersøkt av lege før innleggelse",
+                                             "Examined by a doctor before admission"),
+               "diagnosis_icpc2": ("Hoveddiagnose ICPC-2", "Main diagnosis ICPC-2")}
+
+
+def _documentation_table(doc: _Doc, counts: _StayCounts, year: str, unit: str | None,
+                         names: Mapping[str, Mapping[str, str]], versions: Mapping[str, str]) -> None:
+    """Valid main diagnosis (KAD-D01) and completeness per recommended field (KAD-D02) by unit."""
+    from ..spec.indicators import load_indicators
+
+    specs = load_indicators()
+    doc.add("<h3>" + _esc(_proposed_title(doc, "Dokumentasjonskvalitet", "Documentation quality",
+                                          _DOCUMENTATION_IDS)) + "</h3>")
+    doc.add(_proposed_note(doc, _DOCUMENTATION_IDS, versions))
+    d01, d02 = specs["KAD-D01"], specs["KAD-D02"]
+    doc.add("<p>" + _esc(doc.t(
+        f"{year}, etter innleggelsesdato. Andel opphold med gyldig hoveddiagnose (KAD-D01) og andel "
+        "registrerte, gyldige verdier i hvert anbefalt felt (KAD-D02), med 95 % konfidensintervall under "
+        f"verdien. Foreløpige målnivåer: {_targets_text(d01, 'nb')} (farget). Utskrevet til vises ikke: "
+        "valideringen avviser et avsluttet opphold uten, så feltet er alltid utfylt her. Oppholdene med "
+        "manglende verdier står i valideringsrapporten (recommended-missing, code-invalid-nullified).",
+        f"{year}, by date of admission. Share of stays with a valid main diagnosis (KAD-D01) and share of "
+        "recorded, valid values in each recommended field (KAD-D02), with the 95% confidence interval under "
+        f"the value. Provisional target levels: {_targets_text(d01, 'en')} (coloured). Discharged to is not "
+        "shown: validation rejects a completed stay without it, so the field is always complete here. The "
+        "stays with missing values are in the validation report (recommended-missing, "
+        "code-invalid-nullified).")) + "</p>")
+    nu = len(counts.uids)
+    idx = list(range(nu)) if unit is None else [counts.uids.index(unit)] if unit in counts.uids else []
+    head = [doc.t("Enhet", "Unit"), doc.t("Opphold", "Stays")]
+    for name in counts.doc:
+        if name == "KAD-D01":
+            head.append(doc.t("Gyldig hoveddiagnose", "Valid main diagnosis") + " (KAD-D01)")
+        else:
+            nb, en = _FIELD_TEXT.get(name, (name, name))
+            head.append(doc.t(nb, en) + " (KAD-D02)")
+    rows: list[list[str | tuple[str, str]]] = []
+    for i in [*idx, nu]:
+        label = (_esc(_label(names, "unit_id", counts.uids[i])) if i < nu
+                 else "<b>" + _esc(doc.t("Hele regionen", "Whole region")) + "</b>")
+        if i < nu and counts.uids[i] == unit:
+            label = f"<mark>{label}</mark>"
+        row: list[str | tuple[str, str]] = [label, _count(None if counts.total_sup[i] else int(counts.total[i]),
+                                                           doc.threshold, counts.total_why[i])]
+        for name, (_, sup, _, ordered) in counts.doc.items():
+            r = ordered[i]
+            spec = d01 if name == "KAD-D01" else d02
+            if r is None or counts.total_sup[i] or sup[i]:
+                row.append(("–" if r is None or counts.total_sup[i] else _esc(doc.t("skjult", "masked")), "num"))
+            else:
+                row.append(_value_with_ci(spec, r, doc))
+        rows.append(row)
+    doc.table(head, rows, cls="documentation", kinds=("", "count"))
+
+
+def _respondent_label(code: str | None, lang: str) -> str:
+    from ..spec.loader import load_schema
+
+    if code is None:
+        return _t(lang, "Alle", "All")
+    return load_schema().codelists["experience_respondent"].label(code, lang)
+
+
+def _item_label(code: str, lang: str, width: int = 48) -> str:
+    """An item's question, numbered like the GS-PEQ for its items (``gspeq_03`` -> ``3.``)."""
+    from ..spec.loader import load_schema
+
+    text = load_schema().codelists["experience_item"].label(code, lang)
+    if code.startswith("gspeq_") and code[6:].isdigit():
+        text = f"{int(code[6:])}. {text}"
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _experience_years(t: pa.Table, year: str) -> list[str]:
+    """The years up to the report's year, at most three, that have experience results."""
+    return [y for y in sorted(set(t["period"].to_pylist())) if y <= year][-3:]
+
+
+def _experience_section(doc: _Doc, p: _Prepared, year: str, unit: str | None,
+                        names: Mapping[str, Mapping[str, str]]) -> None:
+    """Response rate by respondent type, scores per respondent type and per item (KAD-E01 … KAD-E05)."""
+    from ..spec.indicators import load_indicators
+    from ..spec.loader import load_schema
+
+    specs = load_indicators()
+    doc.section("experience", _proposed_title(doc, "Pasienters og fagfolks erfaringer",
+                                              "Patient and professional experience", _EXPERIENCE_IDS))
+    if p.experience is None:
+        doc.add('<p class="note">' + _esc(doc.t(
+            "Ingen erfaringsdata: tabellen experience er ikke gitt, så indikatorene KAD-E01–KAD-E05 vises ikke.",
+            "No experience data: the experience table was not given, so indicators KAD-E01–KAD-E05 are not "
+            "shown.")) + "</p>")
+        return
+    resp, items = p.experience
+    doc.add(_proposed_note(doc, _EXPERIENCE_IDS, p.proposed))
+    scope = _label(names, "unit_id", unit) if unit else doc.t("hele regionen", "the whole region")
+    years = _experience_years(resp, year)
+
+    def one(t: pa.Table, iid: str, period: str, where_unit: str | None, **fixed: str | bool | None
+            ) -> dict[str, Any] | None:
+        return _first(_pick(t, indicator=iid, period=period, unit_id=where_unit, **fixed))
+
+    overall = one(resp, "KAD-E01", year, unit, respondent=None)
+    if overall is None:
+        doc.add("<p>" + _esc(doc.t(f"Ingen spørreskjemaer om opphold innlagt i {year} ({scope}).",
+                                   f"No questionnaires about stays admitted in {year} ({scope}).")) + "</p>")
+        return
+    sent, answered = _shown_count(overall, "denominator", doc.threshold), _shown_count(overall, "numerator",
+                                                                                       doc.threshold)
+    doc.add("<p>" + doc.t(
+        f"{_esc(year)}, {_esc(scope)}: {sent} spørreskjemaer sendt om opphold innlagt i året, {answered} "
+        "besvart. Telleenheten er spørreskjemaet, ikke oppholdet: et opphold kan ha flere skjemaer "
+        "(pasient, pårørende, innleggende lege, helsepersonell etter utskrivning) eller ingen.",
+        f"{_esc(year)}, {_esc(scope)}: {sent} questionnaires sent about stays admitted in the year, "
+        f"{answered} answered. The counted unit is the questionnaire, not the stay: a stay may have several "
+        "(patient, next of kin, referring doctor, follow-up staff) or none.") + "</p>")
+    codes = [c.code for c in load_schema().codelists["experience_respondent"].codes]
+    e01 = specs["KAD-E01"]
+    # response rate by respondent type and year
+    doc.add("<h3>" + _esc(doc.t("Svarprosent etter respondenttype (KAD-E01)",
+                                "Response rate by respondent type (KAD-E01)")) + "</h3>")
+    head = [doc.t("År", "Year"), doc.t("Respondent", "Respondent"), doc.t("Sendt", "Sent"),
+            doc.t("Besvart", "Answered"), doc.t("Svarprosent", "Response rate"), doc.t("KI", "CI")]
+    kinds = ["", "", "count", "count", "num", "num"]
+    if unit:
+        head.append(doc.t("Regionen", "Region"))
+        kinds.append("num")
+    rows: list[list[str | tuple[str, str]]] = []
+    for y in years:
+        for code in [*codes, None]:
+            r = one(resp, "KAD-E01", y, unit, respondent=code)
+            if r is None:
+                continue
+            label = _esc(_respondent_label(code, doc.lang))
+            v, ci = _value_ci(e01, r, doc.lang)
+            cells: list[str | tuple[str, str]] = [
+                _esc(y), label if code else f"<b>{label}</b>", _shown_count(r, "denominator", doc.threshold),
+                _shown_count(r, "numerator", doc.threshold), v, ci]
+            if unit:
+                cells.append(_value_ci(e01, one(resp, "KAD-E01", y, None, respondent=code), doc.lang)[0])
+            rows.append(cells)
+    doc.table(head, rows, cls="experience-response", kinds=kinds)
+    # scores and share good / very good by respondent type and year
+    doc.add("<h3>" + _esc(doc.t("Erfaringsskår og andel som vurderer oppholdet som godt eller svært godt",
+                                "Experience score and share rating the stay good or very good")) + "</h3>")
+    head = [doc.t("År", "Year"), doc.t("Respondent", "Respondent"), doc.t("Besvart", "Answered"),
+            doc.t("Skår 1–5", "Score 1–5"), doc.t("KI", "CI"), doc.t("Godt / svært godt", "Good / very good"),
+            doc.t("KI", "CI")]
+    kinds = ["", "", "count", "num", "num", "num", "num"]
+    if unit:
+        head += [doc.t("Regionen, skår", "Region, score"), doc.t("Regionen, godt", "Region, good")]
+        kinds += ["num", "num"]
+    rows = []
+    groups = ((("KAD-E02", "KAD-E03"), doc.t("Pasienter og pårørende i alt", "Patients and next of kin, all")),
+              (("KAD-E04", "KAD-E05"), doc.t("Innleggende leger og helsepersonell i alt",
+                                             "Referring doctors and follow-up staff, all")))
+    for y in years:
+        for (score_id, good_id), total_label in groups:
+            if score_id not in specs or good_id not in specs:
+                continue
+            for code in [*codes, None]:
+                sc = one(resp, score_id, y, unit, respondent=code)
+                gd = one(resp, good_id, y, unit, respondent=code)
+                if sc is None and gd is None:
+                    continue
+                label = f"<b>{_esc(total_label)}</b>" if code is None else _esc(_respondent_label(code, doc.lang))
+                sv, sci = _value_ci(specs[score_id], sc, doc.lang)
+                gv, gci = _value_ci(specs[good_id], gd, doc.lang)
+                cells = [_esc(y), label, _shown_count(sc, "denominator", doc.threshold), sv, sci, gv, gci]
+                if unit:
+                    cells += [_value_ci(specs[score_id], one(resp, score_id, y, None, respondent=code), doc.lang)[0],
+                              _value_ci(specs[good_id], one(resp, good_id, y, None, respondent=code), doc.lang)[0]]
+                rows.append(cells)
+    doc.table(head, rows, cls="experience-scores", kinds=kinds)
+    _experience_items(doc, items, year, unit, scope, specs)
+    doc.add('<p class="note">' + _esc(doc.t(
+        "Høyere er bedre. Verdiene er ujusterte: enheter med eldre eller sykere pasienter, eller med flere svar "
+        "fra pårørende, kan avvike av andre grunner enn kvaliteten; sammenlign per respondenttype, og les "
+        "skårene sammen med svarprosenten (ved lav svarprosent kan resultatene være skjeve). Skåren er "
+        "gjennomsnittet over et skjemas besvarte spørsmål i skåren (GS-PEQ for pasienter og pårørende, "
+        "utvalgets foreløpige spørsmål for fagfolk); «godt eller svært godt» er svar 4 eller 5 på "
+        "helhetsspørsmålet, som er foreløpig og ikke validert.",
+        "Higher is better. The values are crude: units with older or sicker patients, or with more answers "
+        "from next of kin, may differ for reasons other than quality; compare per respondent type, and read "
+        "the scores together with the response rate (with a low response rate the results may be biased). "
+        "The score is the mean over a questionnaire's answered items in the score (GS-PEQ for patients and "
+        "next of kin, the committee's provisional items for professionals); \u201cgood or very good\u201d "
+        "is an answer of 4 or 5 to the overall item, which is provisional and not validated.")) + "</p>")
+
+
+def _experience_items(doc: _Doc, items: pa.Table, year: str, unit: str | None, scope: str,
+                      specs: Mapping[str, IndicatorSpec]) -> None:
+    """Mean score per item (KAD-E02, KAD-E04 with the stratum item) as dots with intervals, and a table."""
+    from ..spec.loader import load_schema
+
+    order = [c.code for c in load_schema().codelists["experience_item"].codes]
+    shown: list[tuple[str, str, dict[str, Any], dict[str, Any] | None]] = []
+    for iid in _SCORE_IDS:
+        mine = {r["item"]: r for r in _pick(items, indicator=iid, period=year, unit_id=unit, item=True)}
+        region = {r["item"]: r for r in _pick(items, indicator=iid, period=year, item=True)} if unit else {}
+        for code in sorted(mine, key=lambda c: order.index(c) if c in order else len(order)):
+            shown.append((iid, code, mine[code], region.get(code)))
+    if not shown:
+        return
+    doc.add("<h3>" + _esc(doc.t(f"Skår per spørsmål ({year})", f"Score per item ({year})")) + "</h3>")
+    labels = [_item_label(code, doc.lang) for _, code, _, _ in shown]
+
+    def arr(rows: Sequence[Mapping[str, Any] | None], key: str) -> np.ndarray:
+        return np.array([np.nan if r is None or r[key] is None else float(r[key]) for r in rows], dtype=float)
+
+    series = []
+    mine_rows = [r for _, _, r, _ in shown]
+    series.append((scope, arr(mine_rows, "value"), arr(mine_rows, "ci_lower"), arr(mine_rows, "ci_upper")))
+    if unit:
+        reg_rows = [r for _, _, _, r in shown]
+        series.append((doc.t("Regionen", "Region"), arr(reg_rows, "value"), arr(reg_rows, "ci_lower"),
+                       arr(reg_rows, "ci_upper")))
+    svg = _plots.dots_svg(title=doc.t(f"Gjennomsnittlig skår per spørsmål, {year}", f"Mean score per item, {year}"),
+                          labels=labels, series=series, xlabel=doc.t("Skår (1–5, høyere er bedre)",
+                                                                     "Score (1–5, higher is better)"),
+                          limits=(1.0, 5.0), masked_text=doc.t("skjult", "masked"))
+    ids = sorted({iid for iid, _, _, _ in shown})
+    doc.figure("experience-items", svg, _esc(doc.t(
+        f"{', '.join(ids)}: gjennomsnitt med 95 % konfidensintervall (t-fordeling) per spørsmål, over skjemaene "
+        "som svarte på spørsmålet.",
+        f"{', '.join(ids)}: mean with 95% confidence interval (t distribution) per item, over the "
+        "questionnaires that answered the item.")), indicator=",".join(ids))
+    head = [doc.t("Spørsmål", "Item"), doc.t("Svar", "Answers"), doc.t("Skår", "Score"), doc.t("KI", "CI")]
+    kinds = ["", "count", "num", "num"]
+    if unit:
+        head.append(doc.t("Regionen", "Region"))
+        kinds.append("num")
+    rows: list[list[str | tuple[str, str]]] = []
+    for iid, code, r, reg in shown:
+        v, ci = _value_ci(specs[iid], r, doc.lang)
+        cells: list[str | tuple[str, str]] = [
+            _esc(_item_label(code, doc.lang, width=200)) + f' <span class="note">{_esc(iid)}</span>',
+            _shown_count(r, "denominator", doc.threshold), v, ci]
+        if unit:
+            cells.append(_value_ci(specs[iid], reg, doc.lang)[0])
+        rows.append(cells)
+    doc.table(head, rows, cls="experience-items", kinds=kinds)
+
+
+def _hospital_section(doc: _Doc, p: _Prepared, year: str, names: Mapping[str, Mapping[str, str]]) -> None:
+    """Acute hospital admissions per 1,000 adults (KAD-H01) and the KAD share (KAD-H02) by municipality."""
+    from ..spec.indicators import load_indicators
+
+    specs = load_indicators()
+    doc.section("hospital", _proposed_title(doc, "Bruk av sykehus", "Hospital use", _HOSPITAL_IDS))
+    if p.hospital is None:
+        doc.add('<p class="note">' + _esc(doc.t(
+            "Ingen sykehustall: tabellen hospital_admissions er ikke gitt, så indikatorene KAD-H01 og KAD-H02 "
+            "vises ikke.",
+            "No hospital figures: the hospital_admissions table was not given, so indicators KAD-H01 and "
+            "KAD-H02 are not shown.")) + "</p>")
+        return
+    h = p.hospital
+    doc.add(_proposed_note(doc, _HOSPITAL_IDS, p.proposed))
+    h01, h02 = specs["KAD-H01"], specs["KAD-H02"]
+    doc.add("<p>" + _esc(doc.t(
+        f"{year}, etter bostedskommune: akutte somatiske sykehusinnleggelser av innbyggere 18 år og eldre per "
+        "1 000 innbyggere 18 år og eldre (KAD-H01), og KAD-oppholdenes andel av alle akutte innleggelser, "
+        "KAD-opphold pluss sykehusinnleggelser (KAD-H02), med 95 % konfidensintervall. Sykehustallene er "
+        "kildens (se tabellen hospital_admissions); KAD-oppholdene er voksne, somatiske opphold fra enhetene "
+        "som leverer data.",
+        f"{year}, by municipality of residence: acute somatic hospital admissions of inhabitants aged 18 and "
+        "over per 1,000 inhabitants aged 18 and over (KAD-H01), and the KAD stays' share of all acute "
+        "admissions, KAD stays plus hospital admissions (KAD-H02), with 95% confidence intervals. The hospital "
+        "figures are the source's (see the hospital_admissions table); the KAD stays are adult somatic stays "
+        "from the units that report.")) + "</p>")
+    rows01 = {r["municipality"]: r for r in _pick(h, indicator="KAD-H01", period=year, municipality=True)}
+    rows02 = {r["municipality"]: r for r in _pick(h, indicator="KAD-H02", period=year, municipality=True)}
+    reg01 = _first(_pick(h, indicator="KAD-H01", period=year))
+    reg02 = _first(_pick(h, indicator="KAD-H02", period=year))
+    reason_text = {"low_n": doc.t(f"færre enn {doc.threshold}", f"fewer than {doc.threshold}"),
+                   "secondary": doc.t("skjult for å beskytte et lite tall", "masked to protect a small count"),
+                   "masked": doc.t("skjult", "masked")}
+    for spec, rows, region in ((h01, rows01, reg01), (h02, rows02, reg02)):
+        shown = [r for r in rows.values() if not r["suppressed"] and r["value"] is not None]
+        if not shown:
+            continue
+        mult = _scale(spec)
+        svg = _plots.caterpillar_svg(
+            title=f"{spec.id} v{p.proposed.get(spec.id, spec.version)} — {spec.title.get(doc.lang)} ({year})",
+            xlabel=_unit_label(spec, doc.lang),
+            labels=[_label(names, "municipality", r["municipality"]) for r in shown],
+            values=np.array([r["value"] for r in shown], dtype=float) * mult,
+            lower=np.array([np.nan if r["ci_lower"] is None else r["ci_lower"] for r in shown], dtype=float) * mult,
+            upper=np.array([np.nan if r["ci_upper"] is None else r["ci_upper"] for r in shown], dtype=float) * mult,
+            reference=region["value"] * mult if region and region["value"] is not None else None,
+            reference_label=doc.t("Regionen", "Region"))
+        masked = [f"{_label(names, 'municipality', r['municipality'])} ({reason_text.get(r['reason'] or '', '')})"
+                  for r in rows.values() if r["suppressed"]]
+        cap = f"<b>{_esc(spec.id)}</b> v{_esc(p.proposed.get(spec.id, spec.version))}." + (
+            " " + _esc(doc.t("Skjult: ", "Masked: ") + "; ".join(masked)) if masked else "")
+        doc.figure(f"hospital-{spec.id}", svg, cap, indicator=spec.id, version=p.proposed.get(spec.id, spec.version))
+    no_figures = doc.t("ingen sykehustall", "no hospital figures")
+    table: list[list[str | tuple[str, str]]] = []
+    muns = sorted(set(rows01) | set(rows02), key=lambda m: (_label(names, "municipality", m), m))
+    for m, r1, r2 in [*[(m, rows01.get(m), rows02.get(m)) for m in muns], (None, reg01, reg02)]:
+        label = (_esc(_label(names, "municipality", m)) if m is not None
+                 else "<b>" + _esc(doc.t("Hele regionen", "Whole region")) + "</b>")
+        missing = r1 is not None and r1["reason"] == "no_data"
+        adults = (_num(r1["denominator"], doc.lang, 0) if r1 and r1["denominator"] and not missing else "–")
+        v1, ci1 = _value_ci(h01, r1, doc.lang)
+        v2, ci2 = _value_ci(h02, r2, doc.lang)
+        if missing:
+            v1, ci1 = _esc(no_figures), "–"
+        if r2 is not None and r2["reason"] == "no_data":
+            v2, ci2 = _esc(no_figures), "–"
+        table.append([label, adults, "–" if missing else _shown_count(r1, "numerator", doc.threshold), v1, ci1,
+                      "–" if r2 is None or r2["reason"] == "no_data" else _shown_count(r2, "numerator", doc.threshold),
+                      v2, ci2])
+    doc.table([doc.t("Kommune", "Municipality"), doc.t("Innbyggere 18+", "Inhabitants 18+"),
+               doc.t("Akutte sykehusinnleggelser", "Acute hospital admissions"),
+               doc.t("Per 1 000", "Per 1,000") + " (KAD-H01)", doc.t("KI", "CI"),
+               doc.t("KAD-opphold", "KAD stays"), doc.t("KAD-andel", "KAD share") + " (KAD-H02)", doc.t("KI", "CI")],
+              table, cls="hospital", kinds=("", "num", "count", "num", "num", "count", "num", "num"))
+    gaps = sorted({(str(r["period"]), str(r["municipality"])) for iid in _HOSPITAL_IDS
+                   for r in _pick(h, indicator=iid, municipality=True)
+                   if r["reason"] == "no_data" and str(r["period"]) <= year})
+    if gaps:
+        listed = "; ".join(f"{_label(names, 'municipality', m)} ({y})" for y, m in gaps)
+        doc.add('<p class="note">' + _esc(doc.t(
+            f"Mangler fullstendige sykehustall (ingen rate og ingen andel, ikke 0): {listed}.",
+            f"Complete hospital figures are missing (no rate and no share, not 0): {listed}.")) + "</p>")
+    for spec in (h01, h02):
+        text = (spec.raw.get("interpretation") or {}).get(doc.lang, "")
+        if text:
+            doc.add(f'<p class="note"><b>{_esc(spec.id)}</b>: {_esc(text)}</p>')
+
+
 # ----------------------------------------------------------------------------- entry point
 
 
@@ -796,6 +1598,8 @@ def feedback_report(
     stays: Any,
     units: Any = None,
     population: Any = None,
+    experience: Any = None,
+    hospital_admissions: Any = None,
     unit: str | None = None,
     year: int | None = None,
     period: str = "quarter",
@@ -813,10 +1617,20 @@ def feedback_report(
     suppression together, so that no masked count can be recovered by
     subtraction within the report.
 
+    The proposed indicators (status ``proposed``: under review, not adopted) are
+    shown in sections of their own, marked as such: documentation quality
+    (KAD-D01, KAD-D02) in the data quality section; with ``experience``, the
+    experience questionnaires (KAD-E01 … KAD-E05); in the region's report with
+    ``hospital_admissions``, hospital use by municipality (KAD-H01, KAD-H02).
+
     Parameters
     ----------
     stays, units, population : table-like or path
         As for :func:`kadindicators.validate`.
+    experience, hospital_admissions : table-like or path, optional
+        The optional tables of reporting schema 1.1.0, validated with the others.
+
+        .. versionadded:: 0.2.0
     unit : str, optional
         A ``unit_id``: the report for that unit (highlighted, with the region beside it).
     year : int, optional
@@ -846,10 +1660,16 @@ def feedback_report(
     >>> rep = feedback_report(stays=r.stays, units=r.units, population=r.population, lang="en")
     >>> rep.year, "funnel-KAD-Q01" in rep.figures, "nan" in rep.html
     (2024, True, False)
+    >>> rep = feedback_report(stays=r.stays, units=r.units, population=r.population,
+    ...                       experience=r.experience, hospital_admissions=r.hospital_admissions,
+    ...                       period="year", lang="en")
+    >>> [f for f in rep.figures if f.startswith(("experience", "hospital"))]
+    ['experience-items', 'hospital-KAD-H01', 'hospital-KAD-H02']
 
     .. versionadded:: 0.2.0
     """
-    p = _prepare(stays=stays, units=units, population=population, period=period, as_of=as_of,
+    p = _prepare(stays=stays, units=units, population=population, experience=experience,
+                 hospital_admissions=hospital_admissions, period=period, as_of=as_of,
                  suppression=suppression, lang=lang)
     return _render(p, unit=unit, year=year, lang=lang, overdispersion=overdispersion, generated=generated)
 
@@ -859,6 +1679,8 @@ def feedback_reports(
     stays: Any,
     units: Any = None,
     population: Any = None,
+    experience: Any = None,
+    hospital_admissions: Any = None,
     year: int | None = None,
     period: str = "quarter",
     lang: str = "nb",
@@ -885,7 +1707,8 @@ def feedback_reports(
 
     .. versionadded:: 0.2.0
     """
-    p = _prepare(stays=stays, units=units, population=population, period=period, as_of=as_of,
+    p = _prepare(stays=stays, units=units, population=population, experience=experience,
+                 hospital_admissions=hospital_admissions, period=period, as_of=as_of,
                  suppression=suppression, lang=lang)
     ids = sorted(set(p.tables["stays"]["unit_id"].to_pylist()))
     return {key: _render(p, unit=None if key == "region" else key, year=year, lang=lang,
@@ -904,11 +1727,17 @@ class _Prepared:
     period: str
     suppression: int
     variation: pa.Table | None = attrs.field(default=None, eq=False)
+    # proposed indicators: protected results (experience by respondent, by item; hospital use) and
+    # the documentation results before suppression (protected per year with the stay counts)
+    experience: tuple[pa.Table, pa.Table] | None = attrs.field(default=None, eq=False)
+    hospital: pa.Table | None = attrs.field(default=None, eq=False)
+    documentation: pa.Table | None = attrs.field(default=None, eq=False)
+    proposed: Mapping[str, str] = attrs.field(factory=dict, eq=False)
     cache: dict[tuple[str, str], Any] = attrs.field(factory=dict, eq=False)
 
 
 def _prepare(*, stays: Any, units: Any, population: Any, period: str, as_of: Any, suppression: int,
-             lang: str) -> _Prepared:
+             lang: str, experience: Any = None, hospital_admissions: Any = None) -> _Prepared:
     from .. import validate
 
     if lang not in ("nb", "en"):
@@ -917,20 +1746,86 @@ def _prepare(*, stays: Any, units: Any, population: Any, period: str, as_of: Any
         raise ValueError("period must be 'year', 'quarter' or 'month'")
     if suppression < 1:
         raise ValueError("suppression must be at least 1")
-    report = validate(stays=stays, units=units, population=population, as_of=as_of)
+    report = validate(stays=stays, units=units, population=population, experience=experience,
+                      hospital_admissions=hospital_admissions, as_of=as_of)
     tables = {"stays": report.valid, "units": report.tables.get("units"),
-              "population": report.tables.get("population")}
+              "population": report.tables.get("population"),
+              "experience": report.tables.get("experience") if experience is not None else None,
+              "hospital_admissions": (report.tables.get("hospital_admissions")
+                                      if hospital_admissions is not None else None)}
     valid = tables["stays"]
     if valid is None or valid.num_rows == 0:
         raise InputError("no valid stays to report on: see the validation report",
                          "ingen gyldige opphold å rapportere om: se valideringsrapporten")
     years = _local_year(valid["admitted_at"])
     first, last = int(pc.min(years).as_py()), int(pc.max(years).as_py())
-    res, meta = _results(tables, as_of=as_of, since=dt.date(first, 1, 1), suppression=suppression,
-                         confidence=0.95, period=period)
+    since = dt.date(first, 1, 1)
+    truth, meta = _results(tables, as_of=as_of, since=since, confidence=0.95, period=period)
+    res = _protect_uniform(truth, suppression)
+    kw: dict[str, Any] = {**_table_kw(tables), "as_of": as_of, "suppression": 1, "confidence": 0.95,
+                          "since": since, "period": "year"}
+    hosp_truth = _hospital_truth(kw) if tables["hospital_admissions"] is not None else None
+    hospital = None
+    if hosp_truth is not None:
+        # KAD-H02's denominator is KAD stays + KAD-H01's hospital admissions: never shown, so that a
+        # masked count of KAD stays cannot be worked out from it
+        hospital = _protect_joint([hosp_truth], (("municipality",),), (), suppression,
+                                  unpublished={"KAD-H02": ("denominator",)})[0]
+    exp_truth = _experience_truth(kw) if tables["experience"] is not None else None
+    exp = None
+    if exp_truth is not None:
+        by_respondent, by_item = _protect_joint(list(exp_truth), _EXPERIENCE_ADDITIVE, _EXPERIENCE_BOUNDS,
+                                                suppression)
+        exp = (by_respondent, by_item)
+    documentation = _documentation_truth(kw)
+    proposed: dict[str, str] = {}
+    for t in (hosp_truth, *(exp_truth or ()), documentation):
+        if t is not None:
+            proposed.update(json.loads((t.schema.metadata or {}).get(b"kadindicators.indicator_versions", b"{}")))
+    if documentation is not None and any(tables[n] is not None for n in _OPTIONAL_TABLES):
+        # the proposed indicators were computed with every table given: their fingerprint covers them all
+        meta = {**meta, "fingerprint_all": (documentation.schema.metadata or {}).get(
+            b"kadindicators.input_fingerprint", b"").decode()}
     return _Prepared(report=report, tables=tables, res=res, meta=meta, first=first, last=last,
                      period=period, suppression=suppression,
-                     variation=_variation(tables, res, as_of=as_of, suppression=suppression))
+                     variation=_variation(tables, res, as_of=as_of, suppression=suppression),
+                     experience=exp, hospital=hospital, documentation=documentation, proposed=proposed)
+
+
+def _computed(kw: Mapping[str, Any], ids: Sequence[str], groupings: Sequence[tuple[str, ...]],
+              strata: Sequence[tuple[str, ...]] = ((),)) -> list[pa.Table]:
+    """``ids`` (those registered) for every grouping × strata; empty when none is registered."""
+    from .. import compute
+    from ..indicators import REGISTRY
+
+    wanted = [i for i in ids if i in REGISTRY]
+    if not wanted:
+        return []
+    return [compute(**kw, indicators=wanted, by=by, strata=st) for by in groupings for st in strata]
+
+
+def _experience_truth(kw: Mapping[str, Any]) -> tuple[pa.Table, pa.Table] | None:
+    """KAD-E01 … E05 by unit and for the region, by respondent and over all; E02/E04 by item."""
+    by_respondent = _computed(kw, _EXPERIENCE_IDS, (("unit_id",), ()), (("respondent",), ()))
+    by_item = _computed(kw, _SCORE_IDS, (("unit_id",), ()), (("item",),))
+    if not by_respondent or not by_item:
+        return None
+    return _concat_parts(by_respondent), _concat_parts(by_item)
+
+
+def _hospital_truth(kw: Mapping[str, Any]) -> pa.Table | None:
+    """KAD-H01 and KAD-H02 by municipality and for the region."""
+    parts = _computed(kw, _HOSPITAL_IDS, (("municipality",), ()))
+    return _concat_parts(parts) if parts else None
+
+
+def _documentation_truth(kw: Mapping[str, Any]) -> pa.Table | None:
+    """KAD-D01, and KAD-D02 per field, by unit and for the region (before suppression)."""
+    d01 = _computed(kw, _DOCUMENTATION_IDS[:1], (("unit_id",), ()))
+    d02 = _computed(kw, _DOCUMENTATION_IDS[1:], (("unit_id",), ()), (("field",),))
+    if not d01 or not d02:
+        return None
+    return _concat_parts([*d01, *d02])
 
 
 def _variation_indicator(res: pa.Table) -> str:
@@ -970,21 +1865,30 @@ def _render(p: _Prepared, *, unit: str | None, year: int | None, lang: str, over
     names = _names(p.tables["units"], lang)
     doc = _Doc(lang, suppression)
     y = str(year)
+    counts = _stay_counts_cached(p, y)
     _headline_section(doc, res, specs, y, unit, names)
-    _volume_section(doc, res, valid, y, names, unit)
+    _volume_section(doc, res, counts, y, names, unit)
     _funnel_section(doc, res, specs, y, unit, names, overdispersion)
     if period != "year":
         _trend_section(doc, res, [s for s in specs if s.unit != "rate_per_1000"], unit, names, period)
-    _pathways_section(doc, valid, y, unit, p.cache)
+    _pathways_section(doc, counts, y, unit)
     _variation_section(doc, res, y, names, all_specs, p.variation)
-    _quality_section(doc, report)
+    _experience_section(doc, p, y, unit, names)
+    if unit is None:
+        _hospital_section(doc, p, y, names)
+    _quality_section(doc, report, counts, y, unit, names, p.proposed)
     versions = json.loads(meta.get("kadindicators.indicator_versions", "{}"))
+    shown = set(_DOCUMENTATION_IDS) | (set(_EXPERIENCE_IDS) if p.experience is not None else set()) | (
+        set(_HOSPITAL_IDS) if p.hospital is not None and unit is None else set())
+    proposed = {k: v for k, v in p.proposed.items() if k in shown}
     prov = {
         "library": f"kadindicators {__version__}",
         "schema": meta.get("kadindicators.schema_version", ""),
         "indicators": ", ".join(f"{k} {v}" for k, v in sorted(versions.items())),
+        "proposed": ", ".join(f"{k} {v}" for k, v in sorted(proposed.items())),
         "spec_hash": _short_hash(meta.get("kadindicators.spec_hash", "")),
         "fingerprint": meta.get("kadindicators.input_fingerprint", ""),
+        "fingerprint_all": meta.get("fingerprint_all", ""),
         "as_of": meta.get("kadindicators.as_of", ""),
         "generated": (generated or dt.date.today()).isoformat(),
         "threshold": str(suppression),

@@ -45,6 +45,13 @@ def _text(value: Any, path: Path, where: str) -> Text:
     if not isinstance(value, Mapping) or not {"nb", "en"} <= set(value):
         raise _fail(path, f"{where} must have 'nb' and 'en' texts",
                     f"{where} må ha tekst for 'nb' og 'en'")
+    extra = sorted(str(k) for k in value if k not in ("nb", "en"))
+    if extra:
+        # e.g. {nb: Kjønn (1 mann, 2 kvinne)., en: ...} unquoted: YAML splits the text at the comma
+        raise _fail(path, f"{where} has keys besides 'nb' and 'en' ({', '.join(extra)}): quote a text "
+                    "that contains a comma or a colon",
+                    f"{where} har nøkler utenom 'nb' og 'en' ({', '.join(extra)}): sett en tekst med komma "
+                    "eller kolon i anførselstegn")
     return Text(nb=str(value["nb"]).strip(), en=str(value["en"]).strip())
 
 

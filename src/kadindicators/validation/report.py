@@ -126,6 +126,7 @@ class ValidationReport:
         are left out of every indicator on their table, so all of those are listed;
         warned rows stay in, but a nullified or missing field is counted as unknown by
         the indicators whose definition uses that field, which are listed.
+        ``field_indicators`` lists those that use the field in either case.
 
         Examples
         --------
@@ -151,7 +152,8 @@ class ValidationReport:
         rows = self.issues.filter(pc.not_equal(self.issues["severity"], "info"))
         schema = pa.schema([("table", pa.string()), ("rule", pa.string()), ("severity", pa.string()),
                             ("field", pa.string()), ("rows", pa.int64()),
-                            ("indicators", pa.list_(pa.string()))])
+                            ("indicators", pa.list_(pa.string())),
+                            ("field_indicators", pa.list_(pa.string()))])
         if rows.num_rows == 0:
             return schema.empty_table()
         g = rows.group_by(["table", "rule", "severity", "field"]).aggregate([("row", "count")])
@@ -160,12 +162,12 @@ class ValidationReport:
             if r["row_count"] == 0 and r["table"] in self.summaries:  # a table-level issue: every row
                 r["row_count"] = self.summaries[r["table"]].rows_read
             fields = (r["field"] or "").split("+")
-            ids = sorted({i for f in fields for i in uses.get((r["table"], f), [])})
-            if r["severity"] == "error":
-                # a rejected row is missing from every indicator on its table, whatever the field
-                ids = sorted(on_table.get(r["table"], []))
+            by_field = sorted({i for f in fields for i in uses.get((r["table"], f), [])})
+            # a rejected row is missing from every indicator on its table, whatever the field
+            ids = sorted(on_table.get(r["table"], [])) if r["severity"] == "error" else by_field
             out.append({"table": r["table"], "rule": r["rule"], "severity": r["severity"],
-                        "field": r["field"], "rows": r["row_count"], "indicators": ids})
+                        "field": r["field"], "rows": r["row_count"], "indicators": ids,
+                        "field_indicators": by_field})
         out.sort(key=lambda x: (x["severity"] != "error", -x["rows"], x["rule"]))
         return pa.Table.from_pylist(out, schema=schema)
 
@@ -231,10 +233,12 @@ class ValidationReport:
                 ids = ", ".join(a["indicators"])
                 n = _rows(a["rows"], nb)
                 if a["severity"] == "error":
-                    out.append(f"  {n} avvist ({a['rule']}, {a['field']}): med i ingen "
-                               f"indikator; ville ellers telt i {ids}" if nb else
-                               f"  {n} rejected ({a['rule']}, {a['field']}): in no indicator; "
-                               f"would otherwise count in {ids}")
+                    k, table = len(a["indicators"]), a["table"]
+                    used = ", ".join(a["field_indicators"])
+                    out.append(f"  {n} avvist ({a['rule']}, {a['field']}): utelatt fra alle {k} indikatorene på "
+                               f"{table}" + (f"; feltet brukes av {used}" if used else "") if nb else
+                               f"  {n} rejected ({a['rule']}, {a['field']}): left out of all {k} indicators on "
+                               f"{table}" + (f"; the field is used by {used}" if used else ""))
                 else:
                     out.append(f"  {n} med advarsel ({a['rule']}, {a['field']}): kan påvirke {ids}"
                                if nb else
