@@ -187,12 +187,18 @@ def check_protection(counts: Sequence[int], eqs: Sequence[Mapping[int, int]], p:
     assert set(p.reason[p.suppressed & ~primary]) <= {"secondary"}
     assert all(r is None for r in p.reason[~p.suppressed])
     # nothing is recovered but what the marks give away whatever is suppressed (and only then)
+    # (with exposed cells, a complement added for the one-mark attacker may be recovered from them:
+    # it is not a small count)
     exposed = np.flatnonzero(p.exposed).tolist()
-    assert lp_recovered(counts, eqs, p.suppressed, hidden, primary=primary, threshold=threshold,
-                        marks=marks) == exposed
-    assert np.flatnonzero(recoverable(counts, eqs, p.suppressed, hidden=hidden, primary=primary,
-                                      threshold=threshold, known_bounds=marks)).tolist() == exposed
+    given_away = lp_recovered(counts, eqs, p.suppressed, hidden, primary=primary, threshold=threshold,
+                              marks=marks)
+    assert given_away == np.flatnonzero(recoverable(counts, eqs, p.suppressed, hidden=hidden, primary=primary,
+                                                    threshold=threshold, known_bounds=marks)).tolist()
+    assert [c for c in given_away if primary[c]] == exposed
+    assert set(given_away) <= set(exposed) | set(np.flatnonzero(p.secondary)) and (exposed or not given_away)
     if exposed:
+        # published with one mark, nothing is given away but zeros
+        assert all(counts[c] == 0 for c in lp_recovered(counts, eqs, p.suppressed, hidden, marks=False))
         everything = ~hidden
         known = mark_bounds(counts, everything, hidden, primary, threshold) if marks else None
         assert set(exposed) <= set(lp_recovered(counts, eqs, everything, hidden, known=known, marks=marks))
@@ -430,7 +436,10 @@ def test_marks_alone_give_cells_away() -> None:
     # with threshold 2 every small count is 1: given away by its mark
     counts = [9, 1, 8]
     p = protect(counts, [margin(0, [1, 2])], threshold=2)
-    assert [1] == np.flatnonzero(p.exposed).tolist() and 0 == int(p.secondary.sum())
+    assert [1] == np.flatnonzero(p.exposed).tolist()
+    # ... and it still gets the complement that protects it when every cell has one mark
+    assert [2] == np.flatnonzero(p.secondary).tolist()
+    assert not recoverable(counts, [margin(0, [1, 2])], p.suppressed, known_bounds=False).any()
     # exposure is per cell: the other cells of the table are protected as usual
     counts = [4, 1, 1, 1, 1, 0, 0] + [30, 2, 9, 19]
     eqs = [margin(0, [1, 2, 3, 4, 5, 6]), margin(7, [8, 9, 10])]
@@ -529,7 +538,10 @@ def test_exhaustive_integer_search_on_tiny_tables() -> None:
         # a bound above every total: a cell with more than one feasible value keeps two below it
         bound = int(inner.sum()) + 3
         # only what the marks give away whatever is suppressed ("<3" + "<3" = "<3" is 1 + 1 = 2)
-        assert np.flatnonzero(p.exposed).tolist() == exhaustive_recovered(inner, p.suppressed, bound, 3), inner
+        found = exhaustive_recovered(inner, p.suppressed, bound, 3)
+        small = (np.asarray(counts) >= 1) & (np.asarray(counts) < 3)
+        assert np.flatnonzero(p.exposed).tolist() == [c for c in found if small[c]], inner
+        assert set(found) <= set(np.flatnonzero(p.exposed | p.secondary)), inner  # complements: not small
         protected += bool(p.suppressed.any())
         exposed += bool(p.exposed.any())
     assert protected >= 20 and exposed < protected // 2
@@ -669,6 +681,40 @@ def test_exposed_cells_get_one_uniform_mark() -> None:
     info = json.loads(out.schema.metadata[b"kadindicators.disclosure"])
     assert info["exposed"]["numerator"] > 0 and info["uniform_marks"] is True
     assert set(out["reason"].to_pylist()) == {"masked"}
+
+
+def test_exposed_cells_are_protected_under_the_uniform_mark() -> None:
+    """Regression: a cell the marks give away still gets the complement that one mark needs.
+
+    Four "<5" numerators of municipality M1 by sex add up to M1's "<5" total, so the
+    marks give all five away; the uniform mark hides that, but M1 = region - M2 (24 -
+    20) would still give M1's 4 away unless M2 or the region is suppressed as well.
+    """
+    def rows(hide: bool) -> list[dict[str, object]]:
+        small = {"numerator": None, "suppressed": True} if hide else {}
+        out: list[dict[str, object]] = [
+            {"indicator_id": "KAD-Q01", "municipality": "M1", "sex": s, "numerator": 1.0, "denominator": 20.0,
+             **small} for s in "abcd"]
+        out += [{"indicator_id": "KAD-Q01", "municipality": "M1", "numerator": 4.0, "denominator": 80.0, **small},
+                {"indicator_id": "KAD-Q01", "municipality": "M2", "numerator": 20.0, "denominator": 100.0},
+                *({"indicator_id": "KAD-Q01", "municipality": "M2", "sex": s, "numerator": 5.0,
+                   "denominator": 25.0} for s in "abcd"),
+                {"indicator_id": "KAD-Q01", "numerator": 24.0, "denominator": 180.0}]
+        return out
+
+    dims = ("municipality", "sex")
+    given, truth = result_table(rows(True), dims), result_table(rows(False), dims)
+    out = protect_results(given)
+    info = json.loads(out.schema.metadata[b"kadindicators.disclosure"])
+    assert info["uniform_marks"] is True and info["exposed"]["numerator"] == 5
+    assert info["secondary"] >= 1 and out["suppressed"].to_pylist()[:5] == [True] * 5
+    assert set(out["reason"].to_pylist()) == {"masked", None}
+    assert [] == attack_results(out, given, truth)
+    # the same cells with the library's one-table protection
+    eqs = [margin(4, [0, 1, 2, 3]), margin(6, [4, 5])]
+    p = protect([1, 1, 1, 1, 4, 20, 24], eqs)
+    assert p.exposed.tolist() == [True] * 5 + [False, False] and p.secondary.tolist() == [False] * 5 + [True, False]
+    assert not recoverable([1, 1, 1, 1, 4, 20, 24], eqs, p.suppressed, known_bounds=False).any()
 
 
 def test_results_denominator_complement_and_median() -> None:

@@ -269,10 +269,20 @@ def protect(counts: npt.ArrayLike, equations: Sequence[Mapping[int, int]], *, th
     -----
     Some cells are given away by the marks alone, whatever else is suppressed:
     with ``threshold=2`` every small count is 1, and four cells "<5" that add up
-    to a total "<5" are 1 each. They are not protected further (no complement can
-    help) and are listed in ``Protection.exposed``: publish every suppressed cell
-    with one mark, or protect with ``known_bounds=False`` and publish no reasons,
-    where that matters.
+    to a total "<5" are 1 each. No complement can help against the marks; they are
+    listed in ``Protection.exposed``, and the complements that protect every
+    suppressed cell from an attacker who sees one mark for all of them are added.
+    Where that matters, publish every suppressed cell with one mark (or protect with
+    ``known_bounds=False`` and publish no reasons).
+
+    >>> eqs = [margin(4, [0, 1, 2, 3]), margin(6, [4, 5])]  # 4 = 0+1+2+3, 6 = 4+5
+    >>> p = protect([1, 1, 1, 1, 4, 20, 24], eqs)
+    >>> p.exposed.tolist()
+    [True, True, True, True, True, False, False]
+    >>> p.reason.tolist()  # without the complement, 24 - 20 would give cell 4 away
+    ['low_n', 'low_n', 'low_n', 'low_n', 'low_n', 'secondary', None]
+    >>> bool(recoverable([1, 1, 1, 1, 4, 20, 24], eqs, p.suppressed, known_bounds=False).any())
+    False
 
     Examples
     --------
@@ -313,6 +323,10 @@ def protect(counts: npt.ArrayLike, equations: Sequence[Mapping[int, int]], *, th
                                   f"cellene {bad} er både primærprikket og skjult")
     lo, hi = _reason_bounds(values, prim, hid, threshold, bool(known_bounds))
     suppressed, exposed = _protect(system, values, prim, hid, lo, hi, values_known=True)
+    if exposed.any():
+        # the marks give these away; published with one mark they must still be protected
+        # against an attacker who knows only that counts are non-negative
+        suppressed = _protect_unmarked(system, values, suppressed, hid, threshold)
     reason = np.full(n, None, dtype=object)
     reason[suppressed] = "secondary"
     reason[prim] = "low_n"
@@ -678,61 +692,75 @@ def protect_results(results: pa.Table, *, threshold: int = 5) -> pa.Table:
     row_cells = np.arange(n_rows)
     hidden_cells = np.zeros(n_cells, bool)
     hidden_cells[n_rows:] = True
-    den_sec = np.zeros(n_rows, bool)
-    num_sec = np.zeros(n_rows, bool)
-    den_exposed = np.zeros(n_rows, bool)
-    num_exposed = np.zeros(n_rows, bool)
-    # denominators first: a row whose denominator is a complement is suppressed as a whole
-    eq_den = prot_den_ind[cells.eq_indicator] if system.m else np.zeros(0, bool)
-    if eq_den.any():
-        sub = system.subsystem(eq_den)
-        values = np.full(n_cells, np.nan)
-        values[row_cells] = np.where(den_null, np.nan, den)
-        prim = np.zeros(n_cells, bool)
-        prim[row_cells] = den_null & row_sup & prot_den_ind[ind_codes]
-        hid = hidden_cells.copy()
-        hid[row_cells] = den_null & ~prim[row_cells]
-        lo, hi = _large_bounds(values, t_low)
-        # the denominator of a low_n row is hidden only when it is small
-        small = prim[row_cells] & ~vague_den
-        lo[row_cells] = np.where(small, np.where(whole_den, 1.0, 0.0), lo[row_cells])
-        hi[row_cells] = np.where(small, np.where(whole_den, t_low - 1, t_low), hi[row_cells])
-        sup, exp = _protect(sub, values, prim, hid, lo, hi, values_known=False, zero_ok=np.ones(n_cells, bool))
-        den_sec = sup[row_cells] & ~prim[row_cells]
-        den_exposed = exp[row_cells]
-    rows_sup2 = row_sup | den_sec
-    eq_num = prot_num_ind[cells.eq_indicator] if system.m else np.zeros(0, bool)
-    if eq_num.any():
-        sub = system.subsystem(eq_num)
-        num_unknown = np.isnan(num) | rows_sup2
-        values = np.full(n_cells, np.nan)
-        values[row_cells] = np.where(num_unknown, np.nan, num)
-        prim = np.zeros(n_cells, bool)
-        prim[row_cells] = row_sup & applies_num
-        hid = hidden_cells.copy()
-        # not sensitive themselves: numerators hidden only because the denominator is a complement
-        hid[row_cells] = num_unknown & ~prim[row_cells]
-        # bounds: those numerators are shown as secondary (not small), so is any future complement
-        lo, hi = _large_bounds(np.concatenate([num, np.full(n_cells - n_rows, np.nan)]), t_low)
-        p_rows = prim[row_cells]
-        small = p_rows & ~den_null & ~vague  # the denominator is shown, so the numerator made it low_n
-        below = p_rows & den_null & (~vague_den | compl_den) & proportion_ind[ind_codes]  # a small count
-        lo[row_cells] = np.where(small, 1.0, np.where(p_rows, 0.0, lo[row_cells]))
-        hi_small = np.where(whole_num, t_low - 1, t_low)
-        hi[row_cells] = np.where(small | below, hi_small, np.where(p_rows, np.inf, hi[row_cells]))
-        sup, exp = _protect(sub, values, prim, hid, lo, hi, values_known=False, zero_ok=np.ones(n_cells, bool))
-        num_sec = sup[row_cells] & ~prim[row_cells]
-        num_exposed = exp[row_cells]
+
+    def passes(marks: bool) -> tuple[BoolArray, BoolArray, BoolArray, BoolArray]:
+        """Complements of the denominators, then of the numerators (and the exposed cells of each)."""
+        den_sec = np.zeros(n_rows, bool)
+        num_sec = np.zeros(n_rows, bool)
+        den_exposed = np.zeros(n_rows, bool)
+        num_exposed = np.zeros(n_rows, bool)
+        # denominators first: a row whose denominator is a complement is suppressed as a whole
+        eq_den = prot_den_ind[cells.eq_indicator] if system.m else np.zeros(0, bool)
+        if eq_den.any():
+            sub = system.subsystem(eq_den)
+            values = np.full(n_cells, np.nan)
+            values[row_cells] = np.where(den_null, np.nan, den)
+            prim = np.zeros(n_cells, bool)
+            prim[row_cells] = den_null & row_sup & prot_den_ind[ind_codes]
+            hid = hidden_cells.copy()
+            hid[row_cells] = den_null & ~prim[row_cells]
+            lo, hi = _large_bounds(values, t_low)
+            # the denominator of a low_n row is hidden only when it is small
+            small = prim[row_cells] & ~vague_den
+            lo[row_cells] = np.where(small, np.where(whole_den, 1.0, 0.0), lo[row_cells])
+            hi[row_cells] = np.where(small, np.where(whole_den, t_low - 1, t_low), hi[row_cells])
+            if not marks:  # one mark for every hidden row: the attacker knows only that counts are >= 0
+                lo, hi = np.zeros(n_cells), np.full(n_cells, np.inf)
+            sup, exp = _protect(sub, values, prim, hid, lo, hi, values_known=False,
+                                zero_ok=np.ones(n_cells, bool))
+            den_sec = sup[row_cells] & ~prim[row_cells]
+            den_exposed = exp[row_cells]
+        rows_sup2 = row_sup | den_sec
+        eq_num = prot_num_ind[cells.eq_indicator] if system.m else np.zeros(0, bool)
+        if eq_num.any():
+            sub = system.subsystem(eq_num)
+            num_unknown = np.isnan(num) | rows_sup2
+            values = np.full(n_cells, np.nan)
+            values[row_cells] = np.where(num_unknown, np.nan, num)
+            prim = np.zeros(n_cells, bool)
+            prim[row_cells] = row_sup & applies_num
+            hid = hidden_cells.copy()
+            # not sensitive themselves: numerators hidden only because the denominator is a complement
+            hid[row_cells] = num_unknown & ~prim[row_cells]
+            # bounds: those numerators are shown as secondary (not small), so is any future complement
+            lo, hi = _large_bounds(np.concatenate([num, np.full(n_cells - n_rows, np.nan)]), t_low)
+            p_rows = prim[row_cells]
+            small = p_rows & ~den_null & ~vague  # the denominator is shown, so the numerator made it low_n
+            below = p_rows & den_null & (~vague_den | compl_den) & proportion_ind[ind_codes]  # a small count
+            lo[row_cells] = np.where(small, 1.0, np.where(p_rows, 0.0, lo[row_cells]))
+            hi_small = np.where(whole_num, t_low - 1, t_low)
+            hi[row_cells] = np.where(small | below, hi_small, np.where(p_rows, np.inf, hi[row_cells]))
+            if not marks:  # one mark for every hidden row: the attacker knows only that counts are >= 0
+                lo, hi = np.zeros(n_cells), np.full(n_cells, np.inf)
+            sup, exp = _protect(sub, values, prim, hid, lo, hi, values_known=False,
+                                zero_ok=np.ones(n_cells, bool))
+            num_sec = sup[row_cells] & ~prim[row_cells]
+            num_exposed = exp[row_cells]
+        return den_sec, num_sec, den_exposed, num_exposed
+
+    den_sec, num_sec, den_exposed, num_exposed = passes(marks=True)
+    uniform = bool(num_exposed.any() or den_exposed.any())
+    if uniform:
+        # the low_n/secondary marks alone give some counts away, so every hidden row gets one
+        # mark; protect again against what an attacker can do with that mark only
+        den_sec, num_sec, _, _ = passes(marks=False)
     secondary = (den_sec | num_sec) & ~row_sup
     final_sup = row_sup | secondary
     low_n_added = row_sup & ~was_sup
     hide_den = den_null | den_sec
     out = _apply(results, final_sup=final_sup, hide_den=hide_den, low_n_added=low_n_added,
                  secondary=secondary)
-    uniform = bool(num_exposed.any() or den_exposed.any())
-    if uniform:
-        # the low_n/secondary marks alone would give some counts away: give every hidden row the
-        # same mark, so that the marks tell nothing beyond "hidden"
+    if uniform:  # the marks tell nothing beyond "hidden"
         i = out.column_names.index("reason")
         out = out.set_column(i, out.schema.field(i), pc.if_else(out["suppressed"], "masked", out["reason"]))
     return _with_metadata(out, {
@@ -1193,6 +1221,20 @@ def _eliminate(a: Any) -> tuple[list[tuple[int, dict[int, float], float]], list[
 
 
 # ----------------------------------------------------------------------------- the protection
+
+
+def _protect_unmarked(system: _System, values: FloatArray, suppressed: BoolArray, hidden: BoolArray,
+                      threshold: int) -> BoolArray:
+    """``suppressed`` plus the complements that keep every suppressed cell safe with one mark.
+
+    An attacker who sees one mark for every suppressed cell knows only that counts are
+    non-negative. Adding complements to a safe pattern only widens what any attacker
+    can deduce, so the result is safe for an attacker who sees the reasons too (except
+    for the cells those reasons give away, which nothing protects).
+    """
+    lo, hi = _reason_bounds(values, suppressed, hidden, threshold, False)
+    out, _ = _protect(system, values, suppressed, hidden, lo, hi, values_known=True)
+    return out
 
 
 def _protect(system: _System, values: FloatArray, primary: BoolArray, hidden: BoolArray, lo: FloatArray,
