@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import weakref
 from collections.abc import Mapping, Sequence
 
 import attrs
@@ -302,23 +303,206 @@ class StayContext:
         """
         den = _as_number(denominator)
         num = _as_number(numerator)
-        cols: dict[str, pa.Array] = {"period": period if period is not None else self.admission_period}
-        for d in self.dims:
-            cols[d] = self.stay_column(d)
+        fast = (period is None and self.n > 0 and all(d in STAY_DIMENSIONS for d in self.dims)
+                and (sumsq is None or np.asarray(sumsq).dtype in (np.int64, np.float64)))
+        cols: dict[str, pa.Array] = {}
+        if fast:
+            # shared columns, built once per call (no copy per indicator)
+            cols["period"] = self._admission_period_labels
+            cols.update(self._dim_columns)
+        else:
+            cols["period"] = period if period is not None else self.admission_period
+            for d in self.dims:
+                cols[d] = self.stay_column(d)
         cols["numerator"] = pa.array(num)
         cols["denominator"] = pa.array(den)
-        if sumsq is not None:
-            cols["sumsq"] = pa.array(np.asarray(sumsq))
-        if value is not None:
-            cols["value"] = pa.array(np.asarray(value, dtype=np.float64), mask=den == 0)
-        cols["row"] = pa.array(np.arange(self.n, dtype=np.int64))
+        sq = None if sumsq is None else np.asarray(sumsq)
+        if sq is not None:
+            cols["sumsq"] = pa.array(sq)
+        val = None if value is None else np.asarray(value, dtype=np.float64)
+        if val is not None:
+            cols["value"] = pa.array(val, mask=den == 0)
+        cols["row"] = self._row_index if fast else pa.array(np.arange(self.n, dtype=np.int64))
         table = pa.table(cols)
-        if keep is not None:
-            table = table.filter(pa.array(keep))
+        kept = None if keep is None else np.asarray(keep, dtype=bool)
+        if kept is not None:
+            table = table.filter(pa.array(kept))
+        if fast:
+            # the engine sums these rows by the stays' cell ids instead of grouping the table
+            _remember(table, FastRows(cells=self.stay_cells, dims=self.dims, keep=kept, numerator=num,
+                                      denominator=den, sumsq=sq, value=val))
         excl = {k: pa.array(_as_bool(v)) for k, v in (excluded or {}).items()}
         return Contributions(rows=table, excluded=excl, numerator_scale=numerator_scale,
                              sumsq_scale=sumsq_scale,
                              numerator_mask=pa.array(num > 0), denominator_mask=pa.array(den > 0))
+
+    # -- cells: one integer per stay for (admission period x dims), for the engine's sums ---------
+    @functools.cached_property
+    def _row_index(self) -> pa.Array:
+        return pa.array(np.arange(self.n, dtype=np.int64))
+
+    @functools.cached_property
+    def _dim_columns(self) -> dict[str, pa.Array]:
+        """The ``dims`` columns of the stays as single arrays (combined once, not per indicator)."""
+        out: dict[str, pa.Array] = {}
+        for d in self.dims:
+            raw = self.stays[d] if d in self.stays.column_names else None
+            if isinstance(raw, pa.ChunkedArray) and raw.num_chunks == 1 and d not in ("age_band",
+                                                                                       "host_municipality"):
+                out[d] = raw.chunk(0)  # the stays' own column, without a copy
+                continue
+            col = self.stay_column(d)
+            out[d] = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+        return out
+
+    @functools.cached_property
+    def _admission_period_codes(self) -> tuple[np.ndarray, pa.Array]:
+        """(index of each stay's admission period into the labels, -1 for none; the labels)."""
+        return period_codes(self.admitted_date, self.period)
+
+    @functools.cached_property
+    def _admission_period_labels(self) -> pa.Array:
+        """The same values as :attr:`admission_period`, built from the period codes."""
+        code, labels = self._admission_period_codes
+        return pc.take(labels, pa.array(np.maximum(code, 0), pa.int32(), mask=code < 0))
+
+    @functools.cached_property
+    def stay_cells(self) -> StayCells:
+        """Each stay's cell: admission period x ``dims`` (nulls are values too), numbered in key order."""
+        pcode, labels = self._admission_period_codes
+        cols = self._dim_columns
+        n = self.n
+        code = np.where(pcode < 0, len(labels), pcode).astype(_index_type(len(labels) + 1))
+        size = len(labels) + 1
+        for d in self.dims:
+            enc = pc.dictionary_encode(cols[d], null_encoding="encode")
+            k = max(len(enc.dictionary), 1)
+            wide = _index_type(size * k)
+            code = code.astype(wide, copy=False)
+            code *= k
+            code += _to_np(enc.indices)
+            code, size = _compact(code, size * k, n)
+        code, size = _compact(code, size, n)
+        # a stay of each cell stands for it: its period label and dims values are the cell's key
+        first = np.full(size, n, dtype=_index_type(n + 1))
+        np.minimum.at(first, code, np.arange(n, dtype=first.dtype))
+        take = pa.array(first)
+        keys = pa.table({"period": pc.take(self._admission_period_labels, take),
+                         **{d: pc.take(cols[d], take) for d in self.dims}})
+        # number the cells in the order of their keys (as the engine sorts its output)
+        perm = _to_np(pc.sort_indices(keys, sort_keys=[(c, "ascending") for c in keys.column_names]))
+        rank = np.empty(size, dtype=np.int32 if size < 2**31 else np.int64)
+        rank[perm.astype(np.int64)] = np.arange(size)
+        return StayCells(code=rank[code], keys=keys.take(pa.array(perm)))
+
+
+@attrs.frozen(kw_only=True, eq=False)
+class StayCells:
+    """Each stay's cell (admission period x ``dims``) as an integer ``0 .. len(keys) - 1``.
+
+    ``keys`` holds the cells' ``period`` and dims values, one row per cell, sorted.
+    """
+
+    code: np.ndarray
+    keys: pa.Table
+
+
+@attrs.frozen(kw_only=True, eq=False)
+class FastRows:
+    """What :meth:`StayContext.per_stay` knows about the rows it made: stays, their cells, the sums."""
+
+    cells: StayCells
+    dims: tuple[str, ...]
+    keep: np.ndarray | None
+    numerator: np.ndarray
+    denominator: np.ndarray
+    sumsq: np.ndarray | None
+    value: np.ndarray | None
+
+
+_FAST_ROWS: dict[int, tuple[weakref.ref[pa.Table], FastRows]] = {}
+
+
+def _remember(table: pa.Table, info: FastRows) -> None:
+    key = id(table)
+
+    def forget(ref: weakref.ref[pa.Table], key: int = key) -> None:
+        entry = _FAST_ROWS.get(key)
+        if entry is not None and entry[0] is ref:
+            del _FAST_ROWS[key]
+
+    _FAST_ROWS[key] = (weakref.ref(table, forget), info)
+
+
+def fast_rows(table: pa.Table) -> FastRows | None:
+    """The stays behind a rows table made by :meth:`StayContext.per_stay`, if it is that very table.
+
+    Any other table (built by an indicator, or changed after ``per_stay``: a new table) gives None.
+    """
+    entry = _FAST_ROWS.get(id(table))
+    if entry is None or entry[0]() is not table:
+        return None
+    return entry[1]
+
+
+def _index_type(size: int) -> type[np.signedinteger]:
+    """The narrowest of int32 and int64 that holds ``0 .. size-1``."""
+    return np.int32 if size <= 2**31 - 1 else np.int64
+
+
+def _compact(code: np.ndarray, size: int, n: int) -> tuple[np.ndarray, int]:
+    """Renumber codes ``0 .. size-1`` densely (keeping their order); returns (codes, number used)."""
+    if size <= max(4 * n, 1 << 16):
+        used = np.bincount(code, minlength=size) > 0
+        new = (np.cumsum(used) - 1).astype(_index_type(size))
+        return new[code], int(used.sum())
+    uniq, inv = np.unique(code, return_inverse=True)
+    return inv.astype(_index_type(uniq.size)).reshape(-1), int(uniq.size)
+
+
+def period_codes(dates: pa.Array | pa.ChunkedArray, period: str) -> tuple[np.ndarray, pa.Array]:
+    """Index of each date's period into a list of labels (-1 for a null date), and the labels.
+
+    The labels are those of :func:`label_periods`, in ascending order; the period of
+    each distinct day is found once.
+
+    >>> d = pa.array([dt.date(2024, 2, 29), None, dt.date(2023, 12, 31), dt.date(2024, 1, 1)])
+    >>> code, labels = period_codes(d, "quarter")
+    >>> code.tolist(), labels.to_pylist()
+    ([1, -1, 0, 1], ['2023-Q4', '2024-Q1'])
+    """
+    arr = dates.combine_chunks() if isinstance(dates, pa.ChunkedArray) else dates
+    arr = pc.cast(arr, pa.date32())
+    n = len(arr)
+    valid = _to_np(pc.is_valid(arr)).astype(bool) if arr.null_count else None
+    if valid is not None and not valid.any():
+        return np.full(n, -1, dtype=np.int32), pa.array([], pa.string())
+    days = _to_np(pc.fill_null(pc.cast(arr, pa.int32()), 0))
+    present = days if valid is None else days[valid]
+    lo, hi = int(present.min()), int(present.max())
+    del present
+    step = {"year": 12, "quarter": 3, "month": 1}[period]
+
+    def key_of(d: np.ndarray) -> np.ndarray:
+        # months since 1970-01 (proleptic Gregorian, as label_periods), // months per period
+        return np.asarray(d.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64) // step)
+
+    if hi - lo <= max(n, 1 << 16):  # the period of each day of the span, then one lookup per date
+        day = np.subtract(days, lo, dtype=np.int32)  # days from the first (0 for a null date)
+        if valid is not None:
+            day[~valid] = 0
+        seen = np.bincount(day if valid is None else day[valid], minlength=hi - lo + 1) > 0
+        per_day = key_of(np.arange(lo, hi + 1, dtype=np.int64))
+        keys = np.unique(per_day[seen])
+        code = np.searchsorted(keys, per_day).astype(np.int32)[day]
+    else:  # dates far apart: the period of each date
+        key = key_of(days.astype(np.int64))
+        keys = np.unique(key if valid is None else key[valid])
+        code = np.searchsorted(keys, key).astype(np.int32)
+    if valid is not None:
+        code[~valid] = -1
+    labels = pa.array([_label(int(k) * step, period) for k in keys], pa.string())
+    return code, labels
 
 
 def _as_float(x: np.ndarray | pa.Array) -> np.ndarray:

@@ -14,7 +14,7 @@ import pyarrow.compute as pc
 
 from .._version import __version__
 from ..spec.indicators import IndicatorSpec
-from ._context import Contributions, _to_np
+from ._context import Contributions, FastRows, _to_np, fast_rows
 
 RESULT_FIELDS = [
     ("numerator", pa.float64()), ("denominator", pa.float64()), ("value", pa.float64()),
@@ -61,20 +61,25 @@ def partial(spec: IndicatorSpec, contrib: Contributions, dims: Sequence[str], *,
     from stays (population and unit denominators), for every partition but one.
     """
     rows = contrib.rows
-    if not reference_denominators and "row" in rows.column_names:
-        rows = rows.filter(pc.is_valid(rows["row"]))
-    keys = ["period", *dims]
-    if "standard_stratum" in rows.column_names:
-        keys.append("standard_stratum")
-    aggs: list[tuple[str, str]] = [("numerator", "sum"), ("denominator", "sum")]
-    if "sumsq" in rows.column_names:
-        aggs.append(("sumsq", "sum"))
-    if "stays" in rows.column_names:  # the stays behind a cell, where rows are not one per stay (KAD-D02)
-        aggs.append(("stays", "sum"))
-    if "value" in rows.column_names:
-        aggs.append(("value", "list"))
-    g = rows.group_by(keys, use_threads=False).aggregate(aggs)
-    g = g.rename_columns([c.removesuffix("_sum").replace("value_list", "values") for c in g.column_names])
+    fast = fast_rows(rows)
+    if fast is not None and fast.dims == tuple(dims):
+        g = _cell_sums(fast)  # rows of StayContext.per_stay: every row is a stay, cells known
+    else:
+        if not reference_denominators and "row" in rows.column_names:
+            rows = rows.filter(pc.is_valid(rows["row"]))
+        keys = ["period", *dims]
+        if "standard_stratum" in rows.column_names:
+            keys.append("standard_stratum")
+        aggs: list[tuple[str, str]] = [("numerator", "sum"), ("denominator", "sum")]
+        if "sumsq" in rows.column_names:
+            aggs.append(("sumsq", "sum"))
+        if "stays" in rows.column_names:  # the stays behind a cell, where rows are not one per stay (KAD-D02)
+            aggs.append(("stays", "sum"))
+        if "value" in rows.column_names:
+            aggs.append(("value", "list"))
+        g = rows.group_by(keys, use_threads=False).aggregate(aggs)
+        g = g.rename_columns([c.removesuffix("_sum").replace("value_list", "values") for c in g.column_names])
+        g = g.sort_by([(k, "ascending") for k in keys])  # an order that does not depend on the rows'
     # Integer sums (e.g. milliseconds) stay unscaled here: as float64 they are exact
     # below 2**53, so adding partials is exact too; finalise() applies the scales.
     n = g.num_rows
@@ -98,6 +103,45 @@ def partial(spec: IndicatorSpec, contrib: Contributions, dims: Sequence[str], *,
     cols["stays"] = (pc.cast(g["stays"], pa.float64()) if "stays" in g.column_names
                      else pa.nulls(n, pa.float64()))
     return pa.table(cols, schema=partial_schema(dims))
+
+
+def _cell_sums(fast: FastRows) -> pa.Table:
+    """What ``group_by(period, dims).aggregate(sum, list)`` gives for rows of ``per_stay``, from cell ids.
+
+    Integer sums are exact (int64, as Arrow's), float sums add in row order (as Arrow's),
+    medians' items keep row order within a cell; cells in key order.
+    """
+    code = fast.cells.code
+    keep = fast.keep
+    if keep is not None:
+        code = code[keep]
+    n_cells = fast.cells.keys.num_rows
+    present = np.bincount(code, minlength=n_cells) > 0
+    cells = np.flatnonzero(present)
+    cols: dict[str, Any] = {c: fast.cells.keys[c].take(pa.array(cells)) for c in fast.cells.keys.column_names}
+
+    def total(x: np.ndarray) -> pa.Array:
+        x = x if keep is None else x[keep]
+        if x.dtype == np.float64:
+            out = np.bincount(code, weights=x, minlength=n_cells)
+        else:
+            out = np.zeros(n_cells, dtype=np.int64)
+            np.add.at(out, code, x.astype(np.int64, copy=False))
+        return pa.array(out[cells])
+
+    cols["numerator"] = total(fast.numerator)
+    cols["denominator"] = total(fast.denominator)
+    if fast.sumsq is not None:
+        cols["sumsq"] = total(fast.sumsq)
+    if fast.value is not None:
+        value = fast.value if keep is None else fast.value[keep]
+        missing = (fast.denominator if keep is None else fast.denominator[keep]) == 0
+        order = np.argsort(code.astype(np.int16 if n_cells < 2**15 else np.int64), kind="stable")
+        counts = np.bincount(code, minlength=n_cells)[cells]
+        offsets = pa.array(np.r_[0, np.cumsum(counts)].astype(np.int32))
+        items = pa.array(value[order], pa.float64(), mask=missing[order])
+        cols["values"] = pa.ListArray.from_arrays(offsets, items)
+    return pa.table(cols)
 
 
 def merge_partials(parts: Sequence[pa.Table], dims: Sequence[str]) -> pa.Table:

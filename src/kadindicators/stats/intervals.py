@@ -62,7 +62,7 @@ def _as_float(x: npt.ArrayLike, name: str) -> FloatArray:
     return arr
 
 
-def _same_length(**arrays: FloatArray) -> int:
+def _same_length(**arrays: npt.NDArray[np.generic]) -> int:
     lengths = {name: len(a) for name, a in arrays.items()}
     if len(set(lengths.values())) > 1:
         raise ValueError(f"arrays must have equal length, got {lengths}")
@@ -696,6 +696,18 @@ def median_ranks(n: npt.ArrayLike, confidence: float = 0.95) -> tuple[FloatArray
     return lower, upper
 
 
+def _by_group_then_value(g: npt.NDArray[np.intp], v: FloatArray, n_groups: int) -> npt.NDArray[np.intp]:
+    """Positions that sort the rows by group, then by value (as ``np.lexsort((v, g))``, ties aside).
+
+    One sort of the values, then a stable sort by group code, which numpy does as a
+    radix sort when the codes fit 16 bits: about twice as fast as a lexsort.
+    """
+    by_value = np.argsort(v)
+    small = np.int16 if n_groups <= np.iinfo(np.int16).max else np.int32 if n_groups <= np.iinfo(np.int32).max \
+        else np.int64
+    return np.asarray(by_value[np.argsort(g[by_value].astype(small), kind="stable")])
+
+
 def median_ci(
     values: npt.ArrayLike,
     *,
@@ -749,25 +761,51 @@ def median_ci(
     """
     v = _as_float(values, "values")
     g = _group_codes(groups)
-    _same_length(values=v, groups=g.astype(np.float64))
+    _same_length(values=v, groups=g)
     n_g = _n_groups(g, n_groups)
     median = np.full(n_g, np.nan)
     lower = np.full(n_g, np.nan)
     upper = np.full(n_g, np.nan)
     present = ~np.isnan(v)
-    v, g = v[present], g[present]
+    if not present.all():
+        v, g = v[present], g[present]
     if v.size == 0:
         return median, lower, upper
-    order = np.lexsort((v, g))
-    gs, vs = g[order], v[order]
-    starts = np.flatnonzero(np.r_[True, gs[1:] != gs[:-1]])
-    counts = np.diff(np.r_[starts, gs.size])
-    group = gs[starts]
-    median[group] = (vs[starts + (counts - 1) // 2] + vs[starts + counts // 2]) / 2.0
+    counts_all = np.bincount(g, minlength=n_g)
+    group = np.flatnonzero(counts_all)
+    counts = counts_all[group]
     lo_rank, hi_rank = median_ranks(counts, confidence)
     has = ~np.isnan(lo_rank)
-    lo_idx = starts[has] + lo_rank[has].astype(np.intp) - 1
-    hi_idx = starts[has] + hi_rank[has].astype(np.intp) - 1
-    lower[group[has]] = vs[lo_idx]
-    upper[group[has]] = vs[hi_idx]
+    # 0-based positions, within each group sorted by value, of the values needed
+    ranks = np.stack([(counts - 1) // 2, counts // 2,
+                      np.where(has, np.nan_to_num(lo_rank) - 1, 0).astype(np.int64),
+                      np.where(has, np.nan_to_num(hi_rank) - 1, 0).astype(np.int64)], axis=1)
+    at = _order_statistics(v, g, n_g, counts_all, group, ranks)
+    median[group] = (at[:, 0] + at[:, 1]) / 2.0
+    lower[group[has]] = at[has, 2]
+    upper[group[has]] = at[has, 3]
     return median, lower, upper
+
+
+def _order_statistics(v: FloatArray, g: npt.NDArray[np.intp], n_groups: int, counts_all: npt.NDArray[np.int64],
+                      group: npt.NDArray[np.int64], ranks: npt.NDArray[np.int64]) -> FloatArray:
+    """The values at 0-based positions ``ranks[j]`` of group ``group[j]``'s values sorted ascending.
+
+    Few groups for many values: the values are put in group order (a radix sort of the
+    codes) and each group is partitioned at its positions (linear time, one call per
+    group). Many groups: one sort by group and value.
+    """
+    starts = np.cumsum(counts_all)[group] - counts_all[group]
+    if group.size <= max(1000, v.size // 1000):
+        small = np.int16 if n_groups <= np.iinfo(np.int16).max else np.int32 \
+            if n_groups <= np.iinfo(np.int32).max else np.int64
+        vs = v[np.argsort(g.astype(small), kind="stable")]
+        out = np.empty(ranks.shape, dtype=np.float64)
+        for j, (s, m) in enumerate(zip(starts.tolist(), counts_all[group].tolist(), strict=True)):
+            part = vs[s:s + m]
+            kth = np.unique(ranks[j])
+            part.partition(kth)
+            out[j] = part[ranks[j]]
+        return out
+    vs = v[_by_group_then_value(g, v, n_groups)]
+    return np.asarray(vs[starts[:, None] + ranks])

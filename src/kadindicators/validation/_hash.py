@@ -72,9 +72,13 @@ def hash_strings(values: pa.Array) -> np.ndarray:
 
     all_bits = np.uint64(2**64 - 1)
     with np.errstate(over="ignore"):
-        x = length.astype(np.uint64) * _C0 + np.uint64(1)
         longest = int(length.max())
-        if longest and int(length.min()) == longest:  # one length (typical of ids): a plain reshape
+        if longest >= 8 and int(length.min()) == longest:  # one length (typical of ids)
+            x = _hash_one_length(data, int(offsets[0]), n, longest)
+            longest = 0  # done
+        else:
+            x = length.astype(np.uint64) * _C0 + np.uint64(1)
+        if longest and int(length.min()) == longest:  # one short length: a plain reshape
             width = -(-longest // 8) * 8
             block = np.zeros((n, width), dtype=np.uint8)
             block[:, :longest] = data[int(offsets[0]):end].reshape(n, longest)
@@ -104,6 +108,30 @@ def hash_strings(values: pa.Array) -> np.ndarray:
     return np.asarray(x)
 
 
+def _hash_one_length(data: np.ndarray, first: int, n: int, length: int) -> np.ndarray:
+    """:func:`hash_strings` of ``n`` strings of ``length`` >= 8 bytes stored back to back from ``first``.
+
+    The words are read in place (strided views of the data buffer, no copy): whole
+    words from the start of each string, and a last, partial word as the high bytes
+    of the 8 bytes that end the string (the same value as the masked word).
+    """
+    x = np.full(n, (length * int(_C0) + 1) % 2**64, dtype=np.uint64)
+    tmp = np.empty_like(x)
+
+    def word(at: int) -> np.ndarray:
+        return np.ndarray((n,), dtype="<u8", buffer=data, offset=first + at, strides=(length,))
+
+    for k in range(length // 8):
+        np.bitwise_xor(x, word(8 * k), out=x)
+        _mix(x, tmp)
+    rem = length % 8
+    if rem:
+        np.right_shift(word(length - 8), np.uint64(8 * (8 - rem)), out=tmp)
+        np.bitwise_xor(x, tmp, out=x)
+        _mix(x, tmp)
+    return x
+
+
 def repeated(h: np.ndarray) -> np.ndarray:
     """Mask of the elements whose hash (possibly) occurs more than once.
 
@@ -122,12 +150,96 @@ def repeated(h: np.ndarray) -> np.ndarray:
         return np.zeros(n, dtype=bool)
     bits = max(int(n - 1).bit_length(), 1)
     low = np.uint64((1 << bits) - 1)
-    keys = np.sort((h & ~low) | np.arange(n, dtype=np.uint64))
-    top = keys & ~low
-    same = top[1:] == top[:-1]
+    keys = _packed_sort(h, low)
+    pos = keys & low
+    np.right_shift(keys, np.uint64(bits), out=keys)  # the leading bits only
+    same = keys[1:] == keys[:-1]
+    del keys
     hit = np.zeros(n, dtype=bool)
     hit[1:] = same
     hit[:-1] |= same
     out = np.zeros(n, dtype=bool)
-    out[(keys[hit] & low).astype(np.int64)] = True
+    out[pos[hit]] = True
     return out
+
+
+def _packed_sort(h: np.ndarray, low: np.uint64) -> np.ndarray:
+    """The hashes with their low bits replaced by each element's position, sorted (in place: few copies)."""
+    keys = h & ~low
+    keys |= np.arange(h.size, dtype=np.uint64)
+    keys.sort()
+    return keys
+
+
+def dense_codes(values: pa.Array) -> tuple[np.ndarray, int]:
+    """An integer code for each string, equal codes for equal strings only; -1 for null.
+
+    The codes are those of ``pc.dictionary_encode(values).indices`` (dense, numbered in
+    order of first appearance), found by one sort of 64-bit hashes instead of a hash
+    table of the strings: elements with the same (truncated) hash are compared exactly,
+    and groups where a collision mixes different strings are split exactly.
+
+    Returns (codes as int64, number of distinct non-null strings).
+
+    Examples
+    --------
+    >>> codes, k = dense_codes(pa.array(["b", "a", None, "b"]))
+    >>> k, codes.tolist()
+    (2, [0, 1, -1, 0])
+    """
+    if not pa.types.is_string(values.type):
+        values = pc.cast(values, pa.string())
+    n = len(values)
+    codes = np.full(n, -1, dtype=np.int64)
+    if n == 0:
+        return codes, 0
+    h = hash_strings(values)
+    rows = np.arange(n, dtype=np.int64)
+    if values.null_count:
+        rows = np.flatnonzero(np.asarray(values.is_valid().to_numpy(zero_copy_only=False), dtype=bool))
+        h = h[rows]
+    m = rows.size
+    if m == 0:
+        return codes, 0
+    # sort the hashes with each element's position in the low bits (a plain sort, no argsort)
+    bits = max(int(m - 1).bit_length(), 1)
+    low = np.uint64((1 << bits) - 1)
+    keys = _packed_sort(h, low)
+    del h
+    pos = (keys & low).astype(np.int64)
+    np.right_shift(keys, np.uint64(bits), out=keys)
+    new = np.ones(m, dtype=bool)
+    np.not_equal(keys[1:], keys[:-1], out=new[1:])
+    del keys
+    run = np.cumsum(new) - 1  # candidate group of each sorted element
+    # exact check: each element against the previous one of its run
+    inner = np.flatnonzero(~new)
+    if inner.size:
+        at = rows[pos[inner]]
+        before = rows[pos[inner - 1]]
+        same = np.asarray(pc.equal(values.take(pa.array(at)), values.take(pa.array(before)))
+                          .to_numpy(zero_copy_only=False), dtype=bool)
+        mixed_runs = np.unique(run[inner[~same]])
+    else:
+        mixed_runs = np.zeros(0, dtype=np.int64)
+    n_runs = int(run[-1]) + 1
+    group = run
+    if mixed_runs.size:  # hash collisions between different strings: number those rows exactly
+        bad = np.isin(run, mixed_runs)
+        sub = pc.dictionary_encode(values.take(pa.array(rows[pos[bad]]))).indices
+        group = run.copy()
+        group[bad] = n_runs + np.asarray(sub.to_numpy(zero_copy_only=False), dtype=np.int64)
+        used = np.bincount(group, minlength=n_runs + len(sub)) > 0
+        group = (np.cumsum(used) - 1)[group]
+        n_runs = int(used.sum())
+    # number the groups in order of first appearance: mark each group's first element (in
+    # row order), count the marks up to it
+    at = rows[pos]  # the row of each sorted element
+    first = np.full(n_runs, n, dtype=np.int64)
+    np.minimum.at(first, group, at)
+    mark = np.zeros(n, dtype=bool)
+    mark[first] = True
+    number = np.cumsum(mark, dtype=np.int64)
+    number -= 1
+    codes[at] = number[first][group]
+    return codes, n_runs

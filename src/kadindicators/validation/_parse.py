@@ -111,6 +111,9 @@ def end_bytes(s: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     has = np.diff(offsets) > 0
     if s.null_count:
         has &= np.asarray(s.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+    if has.all():  # no null or empty string (the usual case): gather directly
+        data = np.frombuffer(data_buf, dtype=np.uint8)
+        return data[offsets[:-1]], data[offsets[1:] - 1], has
     first = np.zeros(n, dtype=np.uint8)
     last = np.zeros(n, dtype=np.uint8)
     if has.any():
@@ -210,23 +213,25 @@ _FIELDS = ("y", "mo", "d", "h", "mi", "s")
 def _fixed_width(s: pa.Array) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray] | None:
     """Read the values of ``s`` that have one of the fixed-width layouts, from the bytes.
 
-    Returns (rows read, their fields y/mo/d/h/mi/s as full-length arrays, has a time),
-    or None when ``s`` is not a plain string array.
+    Returns (rows read, their fields y/mo/d/h/mi/s as full-length int32 arrays, has a
+    time), or None when ``s`` is not a plain string array. Works in bytes and 32-bit
+    integers: large temporaries cost more than the arithmetic.
     """
     n = len(s)
     if n == 0 or not pa.types.is_string(s.type):
         return None
     _, off_buf, data_buf = s.buffers()
-    offsets = np.frombuffer(off_buf, dtype=np.int32)[s.offset:s.offset + n + 1].astype(np.int64)
+    offsets = np.frombuffer(off_buf, dtype=np.int32)[s.offset:s.offset + n + 1]
     data = np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None else np.zeros(0, np.uint8)
     lengths = np.diff(offsets)
     present = np.asarray(s.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
     rows = np.zeros(n, dtype=bool)
     has_time = np.zeros(n, dtype=bool)
-    fields = {k: np.zeros(n, dtype=np.int64) for k in _FIELDS}
+    fields = {k: np.zeros(n, dtype=np.int32) for k in _FIELDS}
+    todo = present
     for length, digits, seps, slices in _LAYOUTS:
-        sel = present & ~rows & (lengths == length)
-        count = int(sel.sum())
+        sel = todo & (lengths == length)
+        count = int(np.count_nonzero(sel))
         if count == 0:
             continue
         block: np.ndarray | None = None
@@ -250,14 +255,19 @@ def _fixed_width(s: pa.Array) -> tuple[np.ndarray, dict[str, np.ndarray], np.nda
             ok &= sep_ok
         if not ok.any():
             continue
-        hit = cand[ok]
+        every = bool(ok.all())
+        hit = cand if every else cand[ok]
         for name, (a, b) in slices.items():
-            x = np.zeros(cand.size, dtype=np.int64)
-            for k in range(a, b):
-                x = x * 10 + (byte(k).astype(np.int64) - 48)
-            fields[name][hit] = x[ok]
+            x = byte(a).astype(np.int32)
+            x -= 48
+            for k in range(a + 1, b):
+                x *= 10
+                x += byte(k)
+                x -= 48
+            fields[name][hit] = x if every else x[ok]
         rows[hit] = True
         has_time[hit] = "h" in slices
+        todo = present & ~rows
     return rows, fields, has_time
 
 
@@ -271,7 +281,12 @@ def _parse_instants(s: pa.Array) -> _Instants:
     y, mo, d, h, mi, sec = (f[k] for k in _FIELDS)
     ok = (rows & (y >= 1900) & (y <= 2100) & (mo >= 1) & (mo <= 12) & (d >= 1)
           & (d <= _days_in_month(y, mo)) & (h <= 23) & (mi <= 59) & (sec <= 59))
-    ms = np.where(rows, (_days_from_civil(y, np.clip(mo, 1, 12), d) * 86400 + h * 3600 + mi * 60 + sec) * 1000, 0)
+    # seconds of the day fit 32 bits; the milliseconds since 1970 need 64
+    ms = _days_from_civil(y, np.clip(mo, 1, 12), d).astype(np.int64)
+    ms *= 86400
+    ms += h * 3600 + mi * 60 + sec
+    ms *= 1000
+    ms[~rows] = 0
     zoned = np.zeros(n, dtype=bool)
     serial = np.zeros(n, dtype=bool)
     rest = ~rows & np.asarray(s.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
@@ -280,7 +295,7 @@ def _parse_instants(s: pa.Array) -> _Instants:
         sub = _parse_instants_regex(s.take(pa.array(idx)))
         ms[idx], ok[idx], zoned[idx] = sub.ms, sub.ok, sub.zoned
         serial[idx], has_time[idx] = sub.serial, sub.has_time
-    return _Instants(ms=ms.astype(np.int64), ok=ok, zoned=zoned, serial=serial, has_time=has_time)
+    return _Instants(ms=ms, ok=ok, zoned=zoned, serial=serial, has_time=has_time)
 
 
 def _parse_instants_regex(s: pa.Array) -> _Instants:
@@ -352,12 +367,8 @@ def _localise(ms: np.ndarray, ok: np.ndarray, zoned: np.ndarray, present: pa.Arr
               ) -> tuple[pa.Array, list[Note]]:
     """Local wall-clock ms (or UTC ms where ``zoned``) to Europe/Oslo instants, noting DST gaps/folds."""
     notes: list[Note] = []
-    naive = _ms_array(ms, ok & ~zoned, pa.timestamp("ms"))
-    early = pc.assume_timezone(naive, timezone=TIMEZONE, ambiguous="earliest", nonexistent="earliest")
-    late = pc.assume_timezone(naive, timezone=TIMEZONE, ambiguous="latest", nonexistent="latest")
-    e = pc.fill_null(pc.cast(early, pa.int64()), 0).to_numpy(zero_copy_only=False)
-    la = pc.fill_null(pc.cast(late, pa.int64()), 0).to_numpy(zero_copy_only=False)
     local_ok = ok & ~zoned
+    e, la = _earliest_latest(ms, local_ok)
     differs = local_ok & (e != la)
     ambiguous = differs & (la - e >= 30 * 60 * 1000)
     nonexistent = differs & ~ambiguous
@@ -368,6 +379,58 @@ def _localise(ms: np.ndarray, ok: np.ndarray, zoned: np.ndarray, present: pa.Arr
     if nonexistent.any():
         notes.append(Note(rule="timestamp-dst-nonexistent", mask=pa.array(nonexistent), values=present))
     return values, notes
+
+
+MS_PER_DAY = 86_400_000
+
+
+def _assume(ms: np.ndarray, valid: np.ndarray | None, how: str) -> np.ndarray:
+    """UTC ms of local wall-clock ms (``how``: earliest or latest reading of a DST fold/gap); null -> 0."""
+    naive = _ms_array(ms, np.ones(ms.size, dtype=bool) if valid is None else valid, pa.timestamp("ms"))
+    utc = pc.assume_timezone(naive, timezone=TIMEZONE, ambiguous=how, nonexistent=how)
+    return np.asarray(pc.fill_null(pc.cast(utc, pa.int64()), 0).to_numpy(zero_copy_only=False))
+
+
+def _earliest_latest(ms: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The earliest and the latest UTC reading of each local wall-clock time (0 where not ``valid``).
+
+    The zone's offset is found once per local day: a day whose start and end have the same
+    offset and no second reading has that offset all day (Europe/Oslo changes at most once
+    a day); only the stays on days with a change are converted one by one.
+    """
+    n = ms.size
+    every = bool(valid.all())
+    rows = None if every else np.flatnonzero(valid)
+    local = ms if rows is None else ms[rows]
+    if local.size == 0:
+        return np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
+    day = np.floor_divide(local, MS_PER_DAY)
+    lo, hi = int(day.min()), int(day.max())
+    if hi - lo > max(n, 1 << 16):  # a span of days far beyond the data: one by one
+        return _assume(ms, valid, "earliest"), _assume(ms, valid, "latest")
+    start = np.arange(lo, hi + 1, dtype=np.int64) * MS_PER_DAY
+    end = start + (MS_PER_DAY - 1)
+    s_e, s_l = _assume(start, None, "earliest"), _assume(start, None, "latest")
+    e_e, e_l = _assume(end, None, "earliest"), _assume(end, None, "latest")
+    offset = start - s_e
+    plain = (s_e == s_l) & (e_e == e_l) & (end - e_e == offset)
+    day -= lo  # index of the day
+    found = local - offset[day]
+    if rows is None:
+        early = found
+    else:
+        early = np.zeros(n, dtype=np.int64)
+        early[rows] = found
+    changing = np.flatnonzero(~plain[day])
+    if changing.size == 0:
+        return early, early
+    if rows is not None:
+        changing = rows[changing]
+    late = early.copy()
+    sub = ms[changing]
+    early[changing] = _assume(sub, None, "earliest")
+    late[changing] = _assume(sub, None, "latest")
+    return early, late
 
 
 def parse_timestamp(col: pa.Array, present: pa.Array) -> tuple[pa.Array, np.ndarray, list[Note]]:
