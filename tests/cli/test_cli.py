@@ -239,3 +239,46 @@ def test_argparse_words_follow_the_language(capsys: pytest.CaptureFixture[str]) 
     with pytest.raises(SystemExit):
         main(["--lang", "en", "compute"])
     assert "error: the following arguments are required: --stays" in capsys.readouterr().err
+
+
+def test_compute_protect_adds_totals_and_leaves_nothing_recoverable(tmp_path: Path) -> None:
+    """--protect: every coarser total in the file, and no suppressed count recoverable from it.
+
+    Checked with the independent LP attacker of the disclosure tests, against the true
+    counts (suppression 1) of the same cells.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    import kadindicators as kad
+
+    from ..test_disclosure import attack_results
+
+    region = kad.synth.generate(years=(2024,), seed=2, scale=0.2)
+    paths = {}
+    for name in ("stays", "units"):
+        paths[name] = tmp_path / f"{name}.parquet"
+        pq.write_table(getattr(region, name), paths[name])
+    out = tmp_path / "r.parquet"
+    ids = "KAD-Q01,KAD-Q02,KAD-U04"
+    assert main(["--lang", "en", "compute", "--stays", str(paths["stays"]), "--units", str(paths["units"]),
+                 "--indicators", ids, "--strata", "sex", "--as-of", "2025-01-01", "--protect",
+                 "-o", str(out)]) == 0
+    got = pq.read_table(out)
+    assert {"unit_id", "sex"} <= set(got.column_names)
+    levels = {(u is None, s is None) for u, s in zip(got["unit_id"].to_pylist(), got["sex"].to_pylist(),
+                                                     strict=True)}
+    assert levels == {(False, False), (False, True), (True, False), (True, True)}  # unit x sex down to region
+    info = json.loads(got.schema.metadata[b"kadindicators.disclosure"])
+    assert info["secondary"] > 0  # not vacuous: primary suppression alone would not do
+
+    def levels_of(suppression: int) -> pa.Table:
+        parts = [kad.compute(stays=region.stays, units=region.units, indicators=ids.split(","), by=by,
+                             strata=strata, as_of="2025-01-01", suppression=suppression)
+                 for by, strata in ((("unit_id",), ("sex",)), (("unit_id",), ()), ((), ("sex",)), ((), ()))]
+        return pa.concat_tables(parts, promote_options="default").select(got.column_names)
+
+    given, truth = levels_of(5), levels_of(1)
+    assert given.num_rows == got.num_rows
+    assert [] == attack_results(got, given, truth)
+    assert [] != attack_results(given, given, truth)  # without --protect, counts could be worked out

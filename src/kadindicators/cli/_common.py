@@ -113,3 +113,30 @@ def pandas_left_unloaded(enabled: bool = True) -> Iterator[None]:
         yield
     finally:
         sys.meta_path.remove(blocker)
+
+
+PER_INDICATOR_METADATA = (b"kadindicators.spec_hash", b"kadindicators.indicator_versions",
+                          b"kadindicators.excluded_by_reason", b"kadindicators.stays_counted",
+                          b"kadindicators.standard_populations")
+
+
+def merged_metadata(parts: list[Any]) -> dict[bytes, bytes]:
+    """The provenance of results computed in parts: per-indicator entries joined, ``by`` listing each grouping.
+
+    The parts come from one call each of :func:`kadindicators.compute` on the same
+    data (same fingerprint, as_of, thresholds), so everything else is that of the first.
+    """
+    import json
+
+    meta = dict(parts[0].schema.metadata or {})
+    for key in PER_INDICATOR_METADATA:
+        joined: dict[str, Any] = {}
+        for part in parts:
+            raw = (part.schema.metadata or {}).get(key)
+            if raw is not None:
+                joined.update(json.loads(raw))
+        if key in meta:
+            meta[key] = json.dumps(joined, sort_keys=key == b"kadindicators.excluded_by_reason").encode()
+    by = [b for part in parts for b in json.loads((part.schema.metadata or {}).get(b"kadindicators.by", b"[]"))]
+    meta[b"kadindicators.by"] = json.dumps(list(dict.fromkeys(by))).encode()
+    return meta

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ._common import progress, t, write_safe_csv
+from ._common import merged_metadata, progress, t, write_safe_csv
 
 
 def add_parser(sub: argparse._SubParsersAction, lang: str,  # type: ignore[type-arg]
@@ -152,34 +152,7 @@ def _by_unit_and_municipality(tables: Mapping[str, Any], ids: list[str] | None,
     combined = pa.concat_tables(parts, promote_options="default")
     if "municipality" not in combined.column_names:
         combined = combined.append_column("municipality", pa.nulls(combined.num_rows, pa.string()))
-    return protect_results(combined.replace_schema_metadata(_merged_metadata(parts)))
-
-
-PER_INDICATOR_METADATA = (b"kadindicators.spec_hash", b"kadindicators.indicator_versions",
-                          b"kadindicators.excluded_by_reason", b"kadindicators.stays_counted",
-                          b"kadindicators.standard_populations")
-
-
-def _merged_metadata(parts: list[Any]) -> dict[bytes, bytes]:
-    """The provenance of results computed in parts: per-indicator entries joined, ``by`` listing each grouping.
-
-    The parts come from one call each of :func:`kadindicators.compute` on the same
-    data (same fingerprint, as_of, thresholds), so everything else is that of the first.
-    """
-    import json
-
-    meta = dict(parts[0].schema.metadata or {})
-    for key in PER_INDICATOR_METADATA:
-        joined: dict[str, Any] = {}
-        for part in parts:
-            raw = (part.schema.metadata or {}).get(key)
-            if raw is not None:
-                joined.update(json.loads(raw))
-        if key in meta:
-            meta[key] = json.dumps(joined, sort_keys=key == b"kadindicators.excluded_by_reason").encode()
-    by = [b for part in parts for b in json.loads((part.schema.metadata or {}).get(b"kadindicators.by", b"[]"))]
-    meta[b"kadindicators.by"] = json.dumps(list(dict.fromkeys(by))).encode()
-    return meta
+    return protect_results(combined.replace_schema_metadata(merged_metadata(parts)))
 
 
 def _national_form(tables: dict[str, object], year: int, out: Path, lang: str) -> dict[str, Path]:
