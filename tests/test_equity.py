@@ -613,6 +613,28 @@ def test_funnel_flags_refuse_what_they_cannot_flag(region: Any) -> None:
                             target=0.2)
 
 
+def test_skip_unsupported_flags_the_rest_as_if_filtered(region: Any) -> None:
+    """skip_unsupported: null flags for occupancy and medians, the other rows as when filtered first."""
+    res = kad.compute(stays=region.stays, units=region.units, population=region.population)
+    out = equity.funnel_flags(res, skip_unsupported=True)
+    info = json.loads(out.schema.metadata[b"kadindicators.funnel"])
+    assert sorted(info["skipped"]) == ["KAD-U03", "KAD-U04M"]
+    assert "cannot be flagged" in info["skipped"]["KAD-U03"]
+    ids = out["indicator_id"].to_pylist()
+    unsupported = [i in info["skipped"] for i in ids]
+    assert any(unsupported) and not all(unsupported)
+    assert all(f is None for f, u in zip(out["funnel_95"].to_pylist(), unsupported, strict=True) if u)
+    rest = res.filter(pc.invert(pc.is_in(res["indicator_id"], pa.array(sorted(info["skipped"])))))
+    alone = equity.funnel_flags(rest)
+    kept = out.filter(pa.array([not u for u in unsupported]))
+    for col in ("funnel_95", "funnel_998"):
+        assert kept[col].to_pylist() == alone[col].to_pylist()
+    assert {x for x in kept["funnel_95"].to_pylist() if x} >= {"within"}
+    assert json.loads(alone.schema.metadata[b"kadindicators.funnel"])["groups"] == info["groups"]
+    with pytest.raises(equity.UnsupportedIndicatorError):  # still refused without the option
+        equity.funnel_flags(res)
+
+
 def test_flags_keep_the_table_and_add_provenance(region: Any) -> None:
     """The input columns, rows and metadata are kept; a given target per indicator is used."""
     res = kad.compute(stays=region.stays, units=region.units, indicators=["KAD-Q01", "KAD-Q05"])

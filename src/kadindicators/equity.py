@@ -570,6 +570,7 @@ def funnel_flags(
     levels: Sequence[float] = (0.95, 0.998),
     overdispersion: bool = False,
     target: float | Mapping[Any, float] | None = None,
+    skip_unsupported: bool = False,
 ) -> pa.Table:
     """Flag each shown row of a result table against funnel-plot control limits.
 
@@ -607,6 +608,13 @@ def funnel_flags(
     target : float or mapping, optional
         The target on the scale of ``value`` (per 1,000 for rates): one number for results
         of one indicator, or a mapping from ``indicator_id`` or ``(indicator_id, period)``.
+    skip_unsupported : bool, default False
+        Give the rows of indicators that cannot be flagged (occupancy, medians,
+        standardised rates) null flags instead of refusing the table; they are listed
+        with the reason under ``skipped`` in the metadata. Handy for a whole
+        :func:`kadindicators.compute` result.
+
+        .. versionadded:: 0.2.0
 
     Returns
     -------
@@ -617,7 +625,8 @@ def funnel_flags(
     ------
     UnsupportedIndicatorError
         An indicator whose unit or funnel method cannot be flagged (occupancy, medians,
-        standardised rates, or ``limits: none``), or one not in the catalogue.
+        standardised rates, or ``limits: none``) unless ``skip_unsupported``, or one not
+        in the catalogue.
 
     References
     ----------
@@ -637,6 +646,14 @@ def funnel_flags(
     ['funnel_95', 'funnel_998']
     >>> set(flagged["funnel_95"].to_pylist()) <= {"high", "low", "within", None}
     True
+
+    A whole catalogue, occupancy and medians included, with ``skip_unsupported``:
+
+    >>> everything = kad.compute(stays=r.stays, units=r.units)
+    >>> skipped = json.loads(equity.funnel_flags(everything, skip_unsupported=True)
+    ...                      .schema.metadata[b"kadindicators.funnel"])["skipped"]
+    >>> sorted(skipped)
+    ['KAD-U03', 'KAD-U04M']
     """
     from .spec.indicators import load_indicators
 
@@ -655,11 +672,17 @@ def funnel_flags(
     specs = load_indicators()
     ids = sorted({i for i in results["indicator_id"].to_pylist() if i is not None})
     families: dict[str, str] = {}
+    skipped: dict[str, str] = {}
     for iid in ids:
         if iid not in specs:
             raise UnsupportedIndicatorError(f"{iid} is not an indicator of the catalogue",
                                             f"{iid} er ikke en indikator i katalogen")
-        families[iid] = _funnel_method(specs[iid])
+        try:
+            families[iid] = _funnel_method(specs[iid])
+        except UnsupportedIndicatorError as exc:
+            if not skip_unsupported:
+                raise
+            skipped[iid] = exc.message_en
     versions = results.group_by(["indicator_id", "indicator_version"]).aggregate([]).to_pylist()
     for v in versions:
         iid, ver = v["indicator_id"], v["indicator_version"]
@@ -692,7 +715,7 @@ def funnel_flags(
     records: list[dict[str, Any]] = []
     for g in groups:  # one per indicator × period (× stratum): a handful
         iid, per = g["indicator_id"], g["period"]
-        if iid is None:
+        if iid is None or iid in skipped:
             continue
         spec = specs[iid]
         family = families[iid]
@@ -734,7 +757,7 @@ def funnel_flags(
     info = {**_method_info(), "function": "funnel_flags", "levels": lv, "columns": names,
             "overdispersion_requested": bool(overdispersion),
             "target": "given" if target is not None else "pooled",
-            "groups": records}
+            "groups": records, "skipped": skipped}
     return out.replace_schema_metadata({**meta, b"kadindicators.funnel": json.dumps(info).encode()})
 
 
