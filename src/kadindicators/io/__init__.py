@@ -17,6 +17,7 @@ output file names from values in the data that cannot leave their folder.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import os
 from pathlib import Path
@@ -87,7 +88,7 @@ def _from_memory(obj: Any) -> RawTable:
     return RawTable(table=table, lines=_row_numbers(table.num_rows), source="<memory>", format="arrow")
 
 
-def read_table(source: Source, *, table: str) -> RawTable:
+def read_table(source: Source, *, table: str, dictionary: bool = False) -> RawTable:
     """Read a table from a file or an in-memory object.
 
     The file kind is decided by its content, not its name, so a renamed file
@@ -102,6 +103,14 @@ def read_table(source: Source, *, table: str) -> RawTable:
         in-memory table (see :func:`~kadindicators.io.as_arrow`).
     table : {"stays", "units", "population"}
         Which table of the schema this is (chooses the Excel sheet).
+    dictionary : bool
+        Read the text columns that a Parquet file stores as a small dictionary
+        of repeated values (codes, yes/no) as ``dictionary<int32, string>``
+        columns: the same values, without one string per row (what validation
+        wants). CSV, Excel and Arrow files read the same either way. Default:
+        plain ``string`` columns.
+
+        .. versionadded:: 0.2.0
 
     Returns
     -------
@@ -138,7 +147,7 @@ def read_table(source: Source, *, table: str) -> RawTable:
             head = fh.read(65536)
         kind = sniff_kind(head)
         if kind == "parquet":
-            return _read_parquet(path, name)
+            return _read_parquet(path, name, dictionary=dictionary)
         if kind == "arrow":
             return _read_arrow(path, name)
         if kind == "xlsx":
@@ -191,19 +200,54 @@ def _refuse_shape(rows: int, columns: int, source: str) -> None:
             f"{nb_int(MAX_COLUMNS)} kolonner leses", source=source)
 
 
-def _read_parquet(path: Path, name: str) -> RawTable:
+def _read_parquet(path: Path, name: str, *, dictionary: bool = False) -> RawTable:
     import pyarrow.parquet as pq
 
     try:
-        meta = pq.ParquetFile(path).metadata
-        _refuse_shape(meta.num_rows, meta.num_columns, name)
-        inflated = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
-        _refuse_size(inflated, MAX_FILE_BYTES, name, "a Parquet file (uncompressed)",
-                     "en Parquet-fil (utpakket)")
-        return _located(pq.read_table(path), name, "parquet")
+        with pq.ParquetFile(path) as pf:  # opened once: the footer is read once
+            meta = pf.metadata
+            _refuse_shape(meta.num_rows, meta.num_columns, name)
+            inflated = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+            _refuse_size(inflated, MAX_FILE_BYTES, name, "a Parquet file (uncompressed)",
+                         "en Parquet-fil (utpakket)")
+            cols = _dictionary_columns(pf) if dictionary else []
+            if not cols:
+                return _located(pf.read(), name, "parquet")
+        with pq.ParquetFile(path, metadata=meta, read_dictionary=cols) as pf:
+            return _located(pf.read(), name, "parquet")
     except (pa.ArrowException, OSError) as exc:
         raise InputError(f"cannot be read as Parquet: {exc}", f"kan ikke leses som Parquet: {exc}",
                          source=name) from None
+
+
+DICTIONARY_BYTES_PER_VALUE = 4
+"""A text column stored in fewer bytes per value than this (uncompressed) is read as a dictionary."""
+
+
+def _dictionary_columns(pf: Any) -> list[str]:
+    """The top-level text columns of a Parquet file that it stores as dictionary indices.
+
+    Plainly encoded text takes at least 4 bytes per value (a length, then the bytes),
+    so a column chunk of fewer bytes per value holds dictionary indices (a few bits
+    each) or mostly nulls: reading it as a dictionary skips expanding every row's
+    string. Decided from the footer alone (no data is read).
+    """
+    meta = pf.metadata
+    schema = pf.schema_arrow
+    text = {f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)}
+    if not text or meta.num_row_groups == 0:
+        return []
+    leaves = [meta.schema.column(i).path for i in range(meta.num_columns)]
+    seen = collections.Counter(leaves)
+    out = []
+    for i, leaf in enumerate(leaves):
+        if leaf not in text or seen[leaf] != 1:
+            continue
+        chunks = [meta.row_group(g).column(i) for g in range(meta.num_row_groups)]
+        if all(c.has_dictionary_page and c.total_uncompressed_size < DICTIONARY_BYTES_PER_VALUE * max(c.num_values, 1)
+               for c in chunks):
+            out.append(leaf)
+    return out
 
 
 def _read_arrow(path: Path, name: str) -> RawTable:

@@ -32,6 +32,7 @@ from .model import RawTable
 
 MAX_COLUMNS = 16_384  # Excel's own limit (column XFD)
 MAX_RECORD_BYTES = 1 << 20  # one record (line, with any quoted line breaks) of at most 1 MiB
+CSV_BLOCK_BYTES = 1 << 24  # pyarrow parses blocks of this size in parallel (a record fits in one)
 
 def nb_int(n: int) -> str:
     """A whole number written the Norwegian way, with spaces between thousands (``1 048 576``)."""
@@ -84,9 +85,9 @@ def _record_layout(buf: bytes, delimiter: str) -> _Layout:
     if buf.find(b'"') >= 0:
         inside = b == ord('"')
         np.logical_xor.accumulate(inside, out=inside)  # True: inside quotes after this byte
-    lf_pos = np.flatnonzero(b == 10)
+    lf_pos = _positions(b, 10)
     if buf.find(b"\r") >= 0:
-        cr_pos = np.flatnonzero(b == 13)
+        cr_pos = _positions(b, 13)
         nxt = np.minimum(cr_pos + 1, n - 1)
         alone = (cr_pos + 1 >= n) | (b[nxt] != 10)
         nl_pos = np.sort(np.concatenate((lf_pos, cr_pos[alone])))
@@ -124,6 +125,27 @@ def _record_layout(buf: bytes, delimiter: str) -> _Layout:
     unclosed = bool(inside[-1]) if inside is not None and n else False
     return _Layout(lines=lines.astype(np.int64), counts=counts, starts=starts, ends=ends, unclosed=unclosed,
                    quoted=inside is not None, header_count=header_count, spaces_dropped=spaces_dropped)
+
+
+POSITIONS_SLICE = 1 << 22  # bytes compared at a time by _positions
+
+
+def _positions(b: np.ndarray, byte: int) -> np.ndarray:
+    """Where ``b`` holds ``byte`` (ascending, int64), comparing a slice of 4 MiB at a time.
+
+    Same as ``np.flatnonzero(b == byte)`` without a mask the size of the file: a
+    fresh mask of hundreds of megabytes costs more to map into memory than to fill.
+    """
+    if b.size <= POSITIONS_SLICE:
+        return np.flatnonzero(b == byte)
+    mask = np.empty(POSITIONS_SLICE, dtype=bool)
+    parts = []
+    for at in range(0, b.size, POSITIONS_SLICE):
+        piece = b[at:at + POSITIONS_SLICE]
+        m = mask[:piece.size]
+        np.equal(piece, byte, out=m)
+        parts.append(np.flatnonzero(m) + at)
+    return np.concatenate(parts)
 
 
 def _field_counts(b: np.ndarray, delimiter: str, starts: np.ndarray, ends: np.ndarray,
@@ -313,12 +335,14 @@ def _read_records(buf: bytes, dec: Decoded | None, first_line: str, skipped: int
         table = pacsv.read_csv(
             pa.BufferReader(buf),  # zero-copy (a BytesIO is read through Python)
             read_options=pacsv.ReadOptions(column_names=names, skip_rows=0,
-                                           skip_rows_after_names=1, block_size=1 << 24),
+                                           skip_rows_after_names=1, block_size=CSV_BLOCK_BYTES),
             parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=layout.quoted,
                                              invalid_row_handler=lambda row: "skip"),
+            # buf is valid UTF-8 (checked, or re-encoded from the decoded text) and fields are
+            # split at ASCII bytes, so every value is too: pyarrow need not check it again
             convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(names, pa.string()),
                                                  strings_can_be_null=False,
-                                                 quoted_strings_can_be_null=False),
+                                                 quoted_strings_can_be_null=False, check_utf8=False),
         )
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
         raise InputError(f"cannot be read as CSV: {exc}", f"kan ikke leses som CSV: {exc}",

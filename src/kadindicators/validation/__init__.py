@@ -33,6 +33,7 @@ from ._parse import (
     Mapped,
     Note,
     _as_array,
+    as_strings,
     first_rows,
     formula_mask,
     group_labels,
@@ -131,6 +132,7 @@ def _validate_table(raw: RawTable, tspec: TableSpec, schema: SchemaSpec,
 
     columns: dict[str, pa.Array] = {}
     invalid: dict[str, pa.Array] = {}
+    encoded: dict[str, tuple[pa.Array, pa.Array]] = {}
     for f in tspec.fields:
         target = arrow_schema(tspec.name, schema.version).field(f.name).type
         if f.name not in colmap:
@@ -139,19 +141,24 @@ def _validate_table(raw: RawTable, tspec: TableSpec, schema: SchemaSpec,
             if f.recommended and n:
                 collector.add_table_issue("recommended-column-missing", f.name)
             continue
-        col = _as_array(raw.table.column(colmap[f.name]))
-        enc = _distinct(col, f)
+        column = raw.table.column(colmap[f.name])
+        enc = _distinct(column, f)
         if enc is None:  # parse every row
-            stage = _stage(col, f, schema, lookups, target, summarise=True)
+            stage = _stage(_as_array(column), f, schema, lookups, target, summarise=True)
             rows = _Rows(None)
         else:  # parse each distinct value once, then map the results to the rows
             stage = _stage(enc.dictionary, f, schema, lookups, target, summarise=False)
             rows = _Rows(enc.indices)
+            if f.name in _checks.LOOKED_UP:  # kept for the checks (only where they use it: memory)
+                encoded[f.name] = (enc.indices, stage.values)
             if stage.mapped_mask is not None:
                 stage = attrs.evolve(stage, mapped=_summarise_distinct(
                     stage.raw, stage.values, stage.mapped_mask, enc.indices))
         _emit(stage, f, schema, collector, raw, rows)
-        columns[f.name] = rows.full(stage.values)
+        if enc is not None and column.type == stage.values.type and stage.values.equals(enc.dictionary):
+            columns[f.name] = _as_array(column)  # every distinct value parses to itself: the rows are the input
+        else:
+            columns[f.name] = rows.full(stage.values)
         invalid[f.name] = rows.full(stage.invalid)
         if f.unique:
             _flag_duplicates(collector, pa.table({f.name: columns[f.name]}), [f.name])
@@ -161,7 +168,7 @@ def _validate_table(raw: RawTable, tspec: TableSpec, schema: SchemaSpec,
         _flag_duplicates(collector, typed, list(tspec.key),
                          optional=[k for k in tspec.key if not tspec.field(k).required])
     ctx = _checks.CheckContext(table=typed, invalid=invalid, collector=collector, schema=schema,
-                               others=others, as_of=as_of)
+                               others=others, as_of=as_of, encoded=encoded)
     for rule_id in tspec.rules:
         _checks.CHECKS[rule_id](ctx)
     reject = collector.reject_mask
@@ -326,28 +333,128 @@ def _emit(stage: _Stage, f: FieldSpec, schema: SchemaSpec, collector: IssueColle
                            values=pa.array([m.value]), expected=m.code, count=str(m.count))
 
 
-def _distinct(col: pa.Array, f: FieldSpec) -> pa.DictionaryArray | None:
+def _is_text(t: pa.DataType) -> bool:
+    return bool(pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t))
+
+
+def _is_dictionary(t: pa.DataType) -> bool:
+    """A dictionary of text values (Parquet codes read as such, pandas categoricals)."""
+    return pa.types.is_dictionary(t) and _is_text(t.value_type)
+
+
+def _distinct(column: pa.ChunkedArray | pa.Array, f: FieldSpec) -> pa.DictionaryArray | None:
     """The column's distinct values and each row's index, when the column repeats itself.
 
     Code lists, yes/no, ages and dates have few distinct values: parsing those once
     and mapping the results back to the rows gives the same result for far less work.
     Identifiers and times (nearly all distinct) are parsed row by row.
+
+    Always exactly ``pc.dictionary_encode(text, null_encoding="encode")`` of the
+    column as text (values numbered in order of first appearance). A column that
+    arrives dictionary-encoded (see :func:`_reuse_dictionary`) is not hashed again.
     """
-    n = len(col)
+    n = len(column)
     if n < MIN_ROWS_FOR_DISTINCT or f.unique or f.type in ("timestamp", "code_list"):
         return None
-    t = col.type
-    if not (pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t)):
-        return None  # typed columns have their own fast paths in parse_column
-    if not pa.types.is_string(t):  # string_view (polars) and large_string lack some kernels
-        col = pc.cast(col, pa.string())
-    sample = col.slice(0, DISTINCT_SAMPLE)
-    if pc.count_distinct(sample, mode="all").as_py() > len(sample) // 2:
-        return None
-    enc = pc.dictionary_encode(col, null_encoding="encode")
+    t = column.type
+    if _is_dictionary(t):
+        sample = as_strings(_as_array(column.slice(0, DISTINCT_SAMPLE)))
+        if pc.count_distinct(sample, mode="all").as_py() > len(sample) // 2:
+            return None
+        enc = _reuse_dictionary(column)
+        if enc is None:  # not numbered as dictionary_encode numbers: encode the text again
+            enc = pc.dictionary_encode(as_strings(_as_array(column)), null_encoding="encode")
+    else:
+        if not _is_text(t):
+            return None  # typed columns have their own fast paths in parse_column
+        text = column if pa.types.is_string(t) else pc.cast(column, pa.string())  # string_view, large_string
+        sample = _as_array(text.slice(0, DISTINCT_SAMPLE))
+        if pc.count_distinct(sample, mode="all").as_py() > len(sample) // 2:
+            return None
+        enc = _encode(text)
     if len(enc.dictionary) > n // 2:
         return None
     return enc
+
+
+def _encode(text: pa.ChunkedArray | pa.Array) -> pa.DictionaryArray:
+    """``pc.dictionary_encode(text, null_encoding="encode")`` of the text as one array, without joining its chunks.
+
+    Encoding a chunked column chunk by chunk shares one dictionary among the chunks,
+    so only the indices are joined (4 bytes a row instead of a copy of every string).
+    """
+    if isinstance(text, pa.ChunkedArray) and text.num_chunks > 1:
+        parts = pc.dictionary_encode(text, null_encoding="encode").chunks
+        dictionary = parts[0].dictionary
+        if all(c.dictionary.equals(dictionary) for c in parts[1:]):
+            return pa.DictionaryArray.from_arrays(pa.concat_arrays([c.indices for c in parts]), dictionary)
+    return pc.dictionary_encode(_as_array(text), null_encoding="encode")
+
+
+def _reuse_dictionary(column: pa.ChunkedArray | pa.Array) -> pa.DictionaryArray | None:
+    """``pc.dictionary_encode(text, null_encoding="encode")`` of a dictionary-encoded column, from its codes.
+
+    Fast because no string is hashed: the chunks' dictionaries are unified (a few
+    values each), null gets its own entry, and the codes are checked to number the
+    values in order of first appearance, as ``dictionary_encode`` does (Parquet's
+    and pyarrow's dictionaries are numbered so). That check only reads the rows
+    up to where the last value first appears (see :func:`_first_appearance`).
+    None for any other numbering, a repeated or unused value, or a null among the
+    dictionary's values: the caller then encodes the text.
+    """
+    chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+    if not chunks or any(c.dictionary.null_count for c in chunks):
+        return None
+    unified = pa.chunked_array(chunks, type=column.type).unify_dictionaries()
+    dictionary = unified.chunk(0).dictionary
+    if not pa.types.is_string(dictionary.type):
+        dictionary = pc.cast(dictionary, pa.string())
+    k = len(dictionary)
+    if dictionary.null_count or pc.count_distinct(dictionary).as_py() != k:
+        return None
+    parts = [pc.cast(c.indices, pa.int32()) for c in unified.chunks]
+    indices = parts[0] if len(parts) == 1 else pa.concat_arrays(parts)
+    if indices.null_count:
+        # null takes the place dictionary_encode gives it: after the values seen before it
+        first_null = int(pc.index(indices.is_valid(), False).as_py())
+        before = np.asarray(indices.slice(0, first_null).to_numpy(zero_copy_only=False))
+        p = _first_appearance(before, k)
+        if p is None:
+            return None
+        indices = pc.fill_null(indices, k)  # null as the last value (usually where it belongs)
+        codes = np.asarray(indices.to_numpy(zero_copy_only=False))
+        if p < k:  # renumber the values first seen after the first null
+            remap = np.concatenate((np.arange(p), np.arange(p + 1, k + 1), [p])).astype(np.int32)
+            codes = remap[codes]
+            indices = pa.array(codes, pa.int32())
+        dictionary = pa.concat_arrays([dictionary.slice(0, p), pa.nulls(1, pa.string()), dictionary.slice(p)])
+        k += 1
+    else:
+        codes = np.asarray(indices.to_numpy(zero_copy_only=False))
+    if _first_appearance(codes, k) != k:
+        return None
+    return pa.DictionaryArray.from_arrays(indices, dictionary)
+
+
+def _first_appearance(codes: np.ndarray, k: int) -> int | None:
+    """How many of the values ``0..k-1`` occur in ``codes``, if they first occur in that order; else None.
+
+    Reads a prefix that doubles until every value has occurred (usually the first
+    few thousand rows), so the cost does not grow with the rows when the values are few.
+    """
+    n = codes.size
+    if n == 0:
+        return 0
+    length = min(n, 1 << 16)
+    while True:
+        head = codes[:length]
+        seen = np.maximum.accumulate(head)
+        if int(head[0]) != 0 or bool(np.any(head[1:] > seen[:-1] + 1)):
+            return None  # a value first occurs before a lower one
+        top = int(seen[-1]) + 1
+        if top == k or length == n:
+            return top
+        length = min(n, 2 * length)
 
 
 def _summarise_distinct(present: pa.Array, codes: pa.Array, mapped: pa.Array,
@@ -383,6 +490,8 @@ def _flag_duplicates(collector: IssueCollector, t: pa.Table, keys: list[str], *,
     n = t.num_rows
     if n < 2:
         return
+    if len(keys) == 1 and not optional and _strictly_increasing(t[keys[0]]):
+        return  # sorted without repeats (extracts are often ordered by their key): no duplicates
     idx = pa.array(np.arange(n))
     t2 = t.select(keys).append_column("__i", idx)
     for k in optional:
@@ -407,6 +516,22 @@ def _flag_duplicates(collector: IssueCollector, t: pa.Table, keys: list[str], *,
     else:
         shown = pc.binary_join_element_wise(*[pc.fill_null(pc.cast(t[k], pa.string()), "-") for k in keys], " / ")
     collector.add("duplicate-key", "+".join(keys), pa.array(mask), values=shown)
+
+
+def _strictly_increasing(col: pa.ChunkedArray | pa.Array) -> bool:
+    """Whether the column's present values are in strictly increasing order (then none repeats).
+
+    One comparison of each value with the next, far cheaper than hashing and
+    sorting every value; False for types that cannot be ordered this way.
+    """
+    a = _as_array(col)
+    if a.null_count:
+        a = a.drop_null()
+    if len(a) < 2:
+        return True
+    if not (pa.types.is_string(a.type) or pa.types.is_integer(a.type) or pa.types.is_temporal(a.type)):
+        return False
+    return bool(pc.all(pc.less(a.slice(0, len(a) - 1), a.slice(1))).as_py())
 
 
 def validate(
@@ -492,7 +617,7 @@ def validate(
         obj = inputs[name]
         if obj is None:
             continue
-        raw = read_table(obj, table=name)
+        raw = read_table(obj, table=name, dictionary=True)
         others = {k: v for k, v in tables.items()}
         valid, iss, summary, info = _validate_table(raw, schema.tables[name], schema, lookups,
                                                     others, now)

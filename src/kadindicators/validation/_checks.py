@@ -26,6 +26,8 @@ from ._collect import IssueCollector
 CHECKS: dict[str, Callable[[CheckContext], None]] = {}
 
 LONG_STAY_DAYS = 30
+LOOKED_UP = frozenset({"unit_id", "municipality"})
+"""Fields the checks look up in other tables (CheckContext.index_in): their distinct values are kept."""
 MS_PER_DAY = 86_400_000
 
 
@@ -50,6 +52,8 @@ class CheckContext:
     others: Mapping[str, pa.Table]
     as_of: dt.datetime
     cache: dict[str, Any] = attrs.field(factory=dict)
+    encoded: Mapping[str, tuple[pa.Array, pa.Array]] = attrs.field(factory=dict)
+    """Columns parsed once per distinct value: (each row's index, the parsed distinct values)."""
 
     def col(self, name: str) -> pa.Array:
         c = self.table[name]
@@ -59,6 +63,28 @@ class CheckContext:
 
     def add(self, rule: str, field: str | None, mask: pa.Array, **kw: Any) -> None:
         self.collector.add(rule, field, mask, **kw)
+
+    def index_in(self, name: str, value_set: pa.Array) -> pa.Array:
+        """``pc.index_in(self.col(name), value_set)``, looked up once per distinct value when known.
+
+        The rows of an encoded column are its distinct values taken by each row's
+        index, and ``index_in`` is elementwise, so looking up the few distinct values
+        and taking the result by the same indices gives the same array without
+        hashing every row's string.
+        """
+        enc = self.encoded.get(name)
+        if enc is None:
+            return pc.index_in(self.col(name), value_set=value_set)
+        indices, values = enc
+        return pc.take(pc.index_in(values, value_set=value_set), indices)
+
+    def is_in(self, name: str, value_set: pa.Array) -> pa.Array:
+        """``pc.is_in(self.col(name), value_set)``, once per distinct value when known (as :meth:`index_in`)."""
+        enc = self.encoded.get(name)
+        if enc is None:
+            return pc.is_in(self.col(name), value_set=value_set)
+        indices, values = enc
+        return pc.take(pc.is_in(values, value_set=value_set), indices)
 
 
 def local_date(ts: pa.Array) -> pa.Array:
@@ -126,9 +152,18 @@ def _death_before_admission(c: CheckContext) -> None:
 @check("death-destination-mismatch")
 def _death_destination_mismatch(c: CheckContext) -> None:
     died = c.col("died_at")
-    dis_date = local_date(c.col("discharged_at"))
-    mask = pc.and_(pc.equal(c.col("discharged_to"), "died"), pc.not_equal(died, dis_date))
-    c.add("death-destination-mismatch", "died_at", mask, values=_as_text(died))
+    # the local date of discharge only for the stays discharged as died (the time zone
+    # conversion is the costly part); every other row is unflagged
+    to_died = np.asarray(pc.fill_null(pc.equal(c.col("discharged_to"), "died"), False)
+                         .to_numpy(zero_copy_only=False), dtype=bool)
+    rows = np.flatnonzero(to_died)
+    mask = np.zeros(len(to_died), dtype=bool)
+    if rows.size:
+        take = pa.array(rows)
+        dis_date = local_date(pc.take(c.col("discharged_at"), take))
+        differs = pc.fill_null(pc.not_equal(pc.take(died, take), dis_date), False)
+        mask[rows] = np.asarray(differs.to_numpy(zero_copy_only=False), dtype=bool)
+    c.add("death-destination-mismatch", "died_at", pa.array(mask), values=_as_text(died))
 
 
 @check("overlapping-stays")
@@ -208,9 +243,9 @@ def _unit_match(c: CheckContext) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     units = c.others["units"]
     uid = c.col("unit_id")
     ids = units["unit_id"].combine_chunks()
-    known = pc.fill_null(pc.is_in(uid, value_set=ids), False).to_numpy(zero_copy_only=False)
+    known = pc.fill_null(c.is_in("unit_id", ids), False).to_numpy(zero_copy_only=False)
     adm = _admission_date(c)
-    pos = _unit_rows_by_search(uid, adm, units)
+    pos = _unit_rows_by_search(uid, adm, units, index_in=functools.partial(c.index_in, "unit_id"))
     if pos is None:
         pos = _unit_rows_by_join(uid, adm, units)
     result = (known, pos >= 0, pos)
@@ -218,7 +253,8 @@ def _unit_match(c: CheckContext) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return result
 
 
-def _unit_rows_by_search(uid: pa.Array, adm: pa.Array, units: pa.Table) -> np.ndarray | None:
+def _unit_rows_by_search(uid: pa.Array, adm: pa.Array, units: pa.Table,
+                         index_in: Callable[[pa.Array], pa.Array] | None = None) -> np.ndarray | None:
     """The unit row valid on each admission date, by binary search over the (small) units table.
 
     Exact when each unit's periods neither overlap nor are empty, as validated units
@@ -244,15 +280,61 @@ def _unit_rows_by_search(uid: pa.Array, adm: pa.Array, units: pa.Table) -> np.nd
     same = code[order][1:] == code[order][:-1]
     if (same & (end[order][:-1] > start[order][1:])).any():
         return None  # overlapping periods of one unit
-    stay_code = pc.index_in(uid, value_set=distinct)
+    stay_code = index_in(distinct) if index_in is not None else pc.index_in(uid, value_set=distinct)
     stay_day = pc.cast(adm, pa.int32())
-    ok = pc.and_(pc.is_valid(stay_code), pc.is_valid(stay_day)).to_numpy(zero_copy_only=False)
-    sc = pc.fill_null(stay_code, 0).to_numpy(zero_copy_only=False).astype(np.int64)
-    sd = pc.fill_null(stay_day, 0).to_numpy(zero_copy_only=False).astype(np.int64)
-    at = np.searchsorted(key[order], sc * span + (sd + 2**31), side="right") - 1
-    row = order[np.clip(at, 0, m - 1)]
-    hit = ok & (at >= 0) & (code[row] == sc) & (start[row] <= sd) & (sd < end[row])
-    return np.where(hit, row, -1).astype(np.int64)
+    sorted_key = key[order]
+
+    def unit_row(sc: np.ndarray, sd: np.ndarray) -> np.ndarray:
+        sc, sd = sc.astype(np.int64), sd.astype(np.int64)
+        at = np.searchsorted(sorted_key, sc * span + (sd + 2**31), side="right") - 1
+        row = order[np.clip(at, 0, m - 1)]
+        hit = (at >= 0) & (code[row] == sc) & (start[row] <= sd) & (sd < end[row])
+        return np.asarray(np.where(hit, row, -1).astype(np.int64))
+
+    return by_code_and_day(stay_code, stay_day, unit_row, -1)
+
+
+GRID_SHARE = 4  # a grid of (code, day) pairs is used when it has at most 1/GRID_SHARE as many cells as rows
+
+
+def by_code_and_day(code: pa.Array, day: pa.Array, fn: Callable[[np.ndarray, np.ndarray], np.ndarray],
+                    missing: Any) -> np.ndarray:
+    """``fn(code, day)`` for each row (``missing`` where either is null), once per (code, day) pair.
+
+    ``fn`` must be elementwise: its result for a row depends on that row's code and
+    day only. The rows span few codes (units, municipalities) and days (a year or
+    two), so ``fn`` is evaluated on every pair of that small grid and each row takes
+    its cell: one gather instead of a binary search and several lookups per row.
+    When the grid would not be much smaller than the rows, ``fn`` runs on the rows.
+    """
+    n = len(code)
+    ok = np.asarray(pc.and_(pc.is_valid(code), pc.is_valid(day)).to_numpy(zero_copy_only=False), dtype=bool)
+    sc = np.asarray(pc.fill_null(pc.cast(code, pa.int32()), 0).to_numpy(zero_copy_only=False))
+    sd = np.asarray(pc.fill_null(pc.cast(day, pa.int32()), 0).to_numpy(zero_copy_only=False))
+    every = bool(ok.all())
+    if n == 0 or not ok.any():
+        return np.asarray(np.where(ok, fn(sc, sd), missing)) if n else fn(sc, sd)
+    c_ok, d_ok = (sc, sd) if every else (sc[ok], sd[ok])
+    c_lo, c_hi, d_lo, d_hi = int(c_ok.min()), int(c_ok.max()), int(d_ok.min()), int(d_ok.max())
+    del c_ok, d_ok
+    width = d_hi - d_lo + 1
+    cells = (c_hi - c_lo + 1) * width
+    if cells * GRID_SHARE > n:
+        out = fn(sc, sd)
+    else:
+        grid_code, grid_day = np.divmod(np.arange(cells, dtype=np.int64), width)
+        table = fn((grid_code + c_lo).astype(np.int32), (grid_day + d_lo).astype(np.int32))
+        cell = sc.astype(np.int64)
+        cell -= c_lo
+        cell *= width
+        cell += sd
+        cell -= d_lo
+        if not every:
+            cell[~ok] = 0
+        out = table[cell]
+    if not every:
+        out = np.where(ok, out, np.asarray(missing, dtype=out.dtype))
+    return np.asarray(out)
 
 
 def _unit_rows_by_join(uid: pa.Array, adm: pa.Array, units: pa.Table) -> np.ndarray:
@@ -326,7 +408,7 @@ def _outside_catchment(c: CheckContext) -> None:
     flat_code = pc.index_in(flat, value_set=names)
     served_keys = owner[flat_code.is_valid().to_numpy(zero_copy_only=False)] * k + \
         flat_code.drop_null().to_numpy(zero_copy_only=False).astype(np.int64)
-    code = pc.fill_null(pc.index_in(mun, value_set=names), -1).to_numpy(zero_copy_only=False).astype(np.int64)
+    code = pc.fill_null(c.index_in("municipality", names), -1).to_numpy(zero_copy_only=False).astype(np.int64)
     inside = (pos >= 0) & (code >= 0) & np.isin(pos * k + code, served_keys)
     has_list = np.zeros(len(pos), dtype=bool)
     if len(lists):
@@ -337,22 +419,27 @@ def _outside_catchment(c: CheckContext) -> None:
 
 # -- municipality validity ------------------------------------------------------
 
-def _municipality_valid_on(c: CheckContext, mun: pa.Array, date: pa.Array) -> np.ndarray:
-    """As :func:`kadindicators.municipalities.valid_on`, by binary search when the code list allows."""
+def _municipality_valid_on(c: CheckContext | None, mun: pa.Array, date: pa.Array) -> np.ndarray:
+    """As :func:`kadindicators.municipalities.valid_on`, by binary search when the code list allows.
+
+    ``mun`` is the ``municipality`` column of ``c``'s table (looked up per distinct value when it was
+    parsed so), or of no table when ``c`` is None.
+    """
     periods = _code_periods()
     if periods is None:  # pragma: no cover - a code list with overlapping periods of one code
         return municipalities.valid_on(mun, date)
     names, key, start, end, code_of = periods
-    idx = pc.index_in(mun, value_set=names)
-    day = pc.cast(date, pa.int32())
-    ok = pc.and_(pc.is_valid(idx), pc.is_valid(day)).to_numpy(zero_copy_only=False)
-    sc = pc.fill_null(idx, 0).to_numpy(zero_copy_only=False).astype(np.int64)
-    sd = pc.fill_null(day, 0).to_numpy(zero_copy_only=False).astype(np.int64)
-    at = np.searchsorted(key, sc * 2**32 + (sd + 2**31), side="right") - 1
-    row = np.clip(at, 0, max(len(key) - 1, 0))
+    idx = pc.index_in(mun, value_set=names) if c is None else c.index_in("municipality", names)
     if len(key) == 0:
         return np.zeros(len(mun), dtype=bool)
-    return np.asarray(ok & (at >= 0) & (code_of[row] == sc) & (start[row] <= sd) & (sd < end[row]))
+
+    def valid(sc: np.ndarray, sd: np.ndarray) -> np.ndarray:
+        sc, sd = sc.astype(np.int64), sd.astype(np.int64)
+        at = np.searchsorted(key, sc * 2**32 + (sd + 2**31), side="right") - 1
+        row = np.clip(at, 0, max(len(key) - 1, 0))
+        return np.asarray((at >= 0) & (code_of[row] == sc) & (start[row] <= sd) & (sd < end[row]))
+
+    return by_code_and_day(idx, date, valid, False)
 
 
 @functools.cache

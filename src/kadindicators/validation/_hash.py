@@ -50,8 +50,15 @@ def hash_strings(values: pa.Array) -> np.ndarray:
         return np.zeros(0, dtype=np.uint64)
     _, offsets_buf, data_buf = values.buffers()
     offsets = np.frombuffer(offsets_buf, dtype=np.int32)[values.offset:values.offset + n + 1]
-    start = offsets[:-1].astype(np.int64)
-    length = np.diff(offsets).astype(np.int64)
+    # 64-bit starts and lengths only for strings of several lengths (one length needs neither)
+    length32 = np.diff(offsets)
+    shortest, longest = int(length32.min()), int(length32.max())
+    if shortest == longest:
+        start = length = np.zeros(0, dtype=np.int64)
+    else:
+        start = offsets[:-1].astype(np.int64)
+        length = length32.astype(np.int64)
+    del length32
     end = int(offsets[-1])
     data = np.frombuffer(data_buf, dtype=np.uint8)[:end] if data_buf is not None else np.zeros(0, np.uint8)
     # every 8-byte window of the data as one unsigned integer (windows overlap: stride 1 byte);
@@ -72,13 +79,14 @@ def hash_strings(values: pa.Array) -> np.ndarray:
 
     all_bits = np.uint64(2**64 - 1)
     with np.errstate(over="ignore"):
-        longest = int(length.max())
-        if longest >= 8 and int(length.min()) == longest:  # one length (typical of ids)
+        if longest >= 8 and shortest == longest:  # one length (typical of ids)
             x = _hash_one_length(data, int(offsets[0]), n, longest)
             longest = 0  # done
+        elif shortest == longest:
+            x = np.full(n, np.uint64(longest) * _C0 + np.uint64(1), dtype=np.uint64)
         else:
             x = length.astype(np.uint64) * _C0 + np.uint64(1)
-        if longest and int(length.min()) == longest:  # one short length: a plain reshape
+        if longest and shortest == longest:  # one short length: a plain reshape
             width = -(-longest // 8) * 8
             block = np.zeros((n, width), dtype=np.uint8)
             block[:, :longest] = data[int(offsets[0]):end].reshape(n, longest)

@@ -128,13 +128,20 @@ def trim(s: pa.Array) -> pa.Array:
     ends = end_bytes(s)
     if ends is not None:
         first, last, has = ends
-        maybe = has & ((first <= 32) | (first >= 127) | (last <= 32) | (last >= 127))
+        maybe = _EDGE[first]  # one table lookup per byte instead of four comparisons
+        maybe |= _EDGE[last]
+        maybe &= has
         if not maybe.any():
             return s
     return pc.utf8_trim_whitespace(s)
 
 
+_EDGE = np.zeros(256, dtype=bool)
+_EDGE[:33] = True
+_EDGE[127:] = True  # a byte <= 32 or >= 127 may be (part of) whitespace at an end of a string
 _FORMULA_BYTES = np.frombuffer(b"=+-@\t\r", dtype=np.uint8)
+_FORMULA = np.zeros(256, dtype=bool)
+_FORMULA[_FORMULA_BYTES] = True
 
 
 def formula_mask(raw: pa.Array) -> pa.Array:
@@ -143,7 +150,7 @@ def formula_mask(raw: pa.Array) -> pa.Array:
     if ends is None:
         return pc.fill_null(pc.match_substring_regex(raw, FORMULA_RE), False)
     first, _, has = ends
-    return pa.array(has & np.isin(first, _FORMULA_BYTES))
+    return pa.array(has & _FORMULA[first])
 
 
 def _clean(col: pa.Array) -> tuple[pa.Array, pa.Array]:
